@@ -1,0 +1,38 @@
+# One-command set-up: every target creates .venv on first use.
+#   make lab     JupyterLab on the course (the embedded defaults work offline)
+#   make test    the whole test suite
+#   make course  rebuild exercises/ and solutions/ from course/source and render the lectures
+#   make bench   speed comparisons against the plain PyTorch way
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# The CPU build here; GPU users set e.g. TORCH_SPEC="torch==2.13.0" with their CUDA index configured.
+TORCH_SPEC ?= torch==2.13.0
+STAMP := $(VENV)/.installed
+PORT ?= 8888
+
+.PHONY: setup lab test test-fast bench course clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml requirements/constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q "$(TORCH_SPEC)"
+	$(BIN)/python -m pip install -q -e ".[dev]" -c requirements/constraints.txt
+	touch $(STAMP)
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab --notebook-dir=. --port=$(PORT) lectures/
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -m "not slow"
+
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks
+
+clean:
+	rm -rf $(VENV) .pytest_cache rendered
