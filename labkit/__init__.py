@@ -6,7 +6,7 @@
     history = lk.fit(model, data, epochs=5)
     lk.evaluate(model, data).accuracy
 """
-from . import data, models, runtime, training
+from . import data, models, plots, runtime, training
 from .runtime import get_device, get_scale, scaled, seed_everything, setup
 from .training import (Ensemble, Evaluation, History, StepState, evaluate, fit, fit_many,
                        load_checkpoint, per_example_grad_norms, predict_logits, predict_proba,
@@ -14,7 +14,7 @@ from .training import (Ensemble, Evaluation, History, StepState, evaluate, fit, 
 
 __version__ = "0.1.0"
 
-__all__ = ["data", "models", "runtime", "training", "setup", "get_device", "get_scale", "scaled",
+__all__ = ["data", "models", "plots", "runtime", "training", "setup", "get_device", "get_scale", "scaled",
            "seed_everything", "fit", "fit_many", "evaluate", "predict_logits", "predict_proba",
            "per_example_grad_norms", "save_checkpoint", "load_checkpoint", "Ensemble", "Evaluation",
            "History", "StepState"]

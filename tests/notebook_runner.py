@@ -1,0 +1,60 @@
+"""Execute a notebook the way a student would, then read values out of the live kernel.
+
+Used by the lecture tests: ``run_notebook(path, {"acc": "results['ood_acc']"})`` runs every cell
+at the smoke scale and returns the notebook and the JSON-serialisable values of the expressions.
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+ROOT = Path(__file__).resolve().parents[1]
+MARKER = "__LABKIT_VALUES__"
+
+
+def run_notebook(path, expressions: dict | None = None, scale: str = "smoke", timeout: int = 600,
+                 env: dict | None = None):
+    """Run ``path`` top to bottom with ``LABKIT_SCALE=scale``; return (notebook, values)."""
+    path = Path(path)
+    nb = nbformat.read(path, as_version=4)
+    saved = {k: os.environ.get(k) for k in ("LABKIT_SCALE", "LABKIT_PROGRESS", "MPLBACKEND", *(env or {}))}
+    os.environ.update({"LABKIT_SCALE": scale, "LABKIT_PROGRESS": "0", "MPLBACKEND": "Agg", **(env or {})})
+    try:
+        client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                                resources={"metadata": {"path": str(path.parent)}})
+        values = {}
+        with client.setup_kernel():
+            for index, cell in enumerate(nb.cells):
+                client.execute_cell(cell, index)
+            if expressions:
+                code = (f"import json as _json\nprint({MARKER!r} + _json.dumps("
+                        + "{" + ", ".join(f"{k!r}: ({v})" for k, v in expressions.items()) + "}, default=float))")
+                probe = nbformat.v4.new_code_cell(code)
+                nb.cells.append(probe)
+                client.execute_cell(probe, len(nb.cells) - 1)
+                text = "".join(o.get("text", "") for o in probe.outputs if o.get("output_type") == "stream")
+                values = json.loads(text.split(MARKER, 1)[1])
+                nb.cells.pop()
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    return nb, values
+
+
+def outputs_text(nb) -> str:
+    """All text the notebook printed (streams and plain-text results), for checks on what it shows."""
+    parts = []
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "stream":
+                parts.append(out.get("text", ""))
+            elif "data" in out and "text/plain" in out["data"]:
+                parts.append(out["data"]["text/plain"])
+    return "\n".join(parts)
