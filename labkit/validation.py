@@ -15,7 +15,7 @@ def as_tensor(x, name: str = "X", dtype: torch.dtype | None = None) -> torch.Ten
         try:
             t = torch.as_tensor(np.asarray(x))
         except (TypeError, ValueError) as err:
-            raise TypeError(f"{name} must be an array or tensor, got {type(x).__name__}: {err}") from None
+            raise TypeError(f"{name} must be a numeric array or tensor, got {type(x).__name__}: {err}") from None
     if dtype is not None and t.dtype != dtype:
         t = t.to(dtype)
     return t

@@ -129,7 +129,7 @@ def load_real(name: str, train: bool = True, root=None, download: bool = True) -
                                         f"{EMBEDDED_HINT}") from None
             _download(name, root, train)
             images, labels, classes = _read_raw(name, folder, train)
-        images, labels = torch.from_numpy(np.ascontiguousarray(images)), torch.from_numpy(labels.astype(np.int64))
+        images, labels = torch.from_numpy(np.array(images, copy=True)), torch.from_numpy(labels.astype(np.int64))
         root.mkdir(parents=True, exist_ok=True)
         torch.save({"images": images, "labels": labels, "classes": list(classes)}, cache)
     return Data(images.float().div_(255), labels, classes=list(classes), name=f"{name} ({split})")

@@ -1,0 +1,129 @@
+"""labkit's trainer, many-seed training and per-example gradient norms against the plain PyTorch way.
+
+    python -m benchmarks.core          (or: make bench)
+
+Each comparison trains the same model on the same data for the same epochs from the same seed,
+once labkit's way and once the plain way, and prints the ratio of their times.
+"""
+from __future__ import annotations
+
+import sys
+
+import torch
+import torch.nn.functional as F
+from torch.utils.data import DataLoader, TensorDataset
+
+import labkit as lk
+from benchmarks.common import device_name, report, timed
+
+EPOCHS = 5
+BATCH = 128
+SEEDS = 8
+
+
+def digits_split():
+    train, _, test = lk.data.train_val_test_split(lk.data.load_digits(), val=0.0, test=0.2, seed=0)
+    return train, test
+
+
+def build_mlp(train):
+    return lk.models.MLP(train.input_shape, train.n_classes, hidden=(256, 256))
+
+
+def plain_fit(model, train, device, epochs=EPOCHS, seed=0):
+    """The textbook loop: DataLoader over a TensorDataset, each batch moved to the device."""
+    model.to(device).train()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    loader = DataLoader(TensorDataset(train.X.cpu(), train.y.cpu()), batch_size=BATCH, shuffle=True,
+                        generator=torch.Generator().manual_seed(seed))
+    for _ in range(epochs):
+        for xb, yb in loader:
+            xb, yb = xb.to(device), yb.to(device)
+            loss = F.cross_entropy(model(xb), yb)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    return model
+
+
+def bench_trainer(train, test, device, target):
+    def ours():
+        lk.seed_everything(0)
+        m = build_mlp(train)
+        lk.fit(m, train, epochs=EPOCHS, batch_size=BATCH, device=device, progress=False, seed=0)
+        return m
+
+    def plain():
+        lk.seed_everything(0)
+        return plain_fit(build_mlp(train), train, device)
+
+    t_ours, m1 = timed(ours)
+    t_plain, m2 = timed(plain)
+    ratio = report(f"1. trainer vs DataLoader, MLP on digits, {EPOCHS} epochs, batch {BATCH}",
+                   t_ours, t_plain, target)
+    print(f"  test accuracy: labkit {lk.evaluate(m1, test).accuracy:.3f}, plain {lk.evaluate(m2, test).accuracy:.3f}")
+    return ratio
+
+
+def bench_seeds(train, test, device):
+    seeds = list(range(SEEDS))
+
+    def together():
+        return lk.fit_many(lambda: build_mlp(train), train, seeds=seeds, epochs=EPOCHS, batch_size=BATCH,
+                           device=device, progress=False)[0]
+
+    def one_by_one():
+        models = []
+        for s in seeds:
+            lk.seed_everything(s)
+            m = build_mlp(train)
+            lk.fit(m, train, epochs=EPOCHS, batch_size=BATCH, device=device, progress=False, seed=s)
+            models.append(m)
+        return models
+
+    t_ours, ens = timed(together, repeats=2)
+    t_plain, models = timed(one_by_one, repeats=2)
+    ratio = report(f"2. {SEEDS} seeds at once (torch.func.vmap) vs {SEEDS} runs one after another (labkit's fit)",
+                   t_ours, t_plain)
+    accs = [e.accuracy for e in ens.evaluate(test)]
+    print(f"  mean test accuracy: together {sum(accs) / len(accs):.3f}, "
+          f"one by one {sum(lk.evaluate(m, test).accuracy for m in models) / len(models):.3f}")
+    return ratio
+
+
+def bench_grad_norms(train, device, target):
+    lk.seed_everything(0)
+    model = build_mlp(train).to(device)
+    lk.fit(model, train, epochs=1, device=device, progress=False)
+    X, y = train.X.to(device), train.y.to(device)
+
+    def loop():
+        model.eval()
+        norms = []
+        for i in range(len(X)):
+            model.zero_grad()
+            F.cross_entropy(model(X[i:i + 1]), y[i:i + 1]).backward()
+            norms.append(torch.sqrt(sum(p.grad.pow(2).sum() for p in model.parameters())))
+        return torch.stack(norms).cpu()
+
+    t_ours, fast = timed(lambda: lk.per_example_grad_norms(model, train))
+    t_plain, slow = timed(loop, repeats=1)
+    ratio = report(f"3. per-example gradient norms, {len(X)} digits: torch.func vs a Python loop",
+                   t_ours, t_plain, target)
+    print(f"  max relative difference: {((fast - slow).abs() / slow).max():.2e}")
+    return ratio
+
+
+def main() -> int:
+    device = lk.get_device()
+    gpu = device.type == "cuda"
+    print(f"device: {device_name()} | torch {torch.__version__}\n", flush=True)
+    train, test = digits_split()
+    r1 = bench_trainer(train, test, device, 5 if gpu else 2)
+    r2 = bench_seeds(train, test, device)
+    r3 = bench_grad_norms(train, device, 10)
+    return 0 if r1 >= (5 if gpu else 2) and r3 >= 10 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
