@@ -1,0 +1,214 @@
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+import labkit as lk
+from labkit.training import _lr_lambda
+
+
+@pytest.fixture(scope="module")
+def splits():
+    return lk.data.train_val_test_split(lk.data.load_digits(), val=0.15, test=0.2, seed=0)
+
+
+def mlp(train, hidden=(64,)):
+    return lk.models.MLP(train.input_shape, train.n_classes, hidden=hidden)
+
+
+def test_trainer_learns_digits(splits):
+    """The smoke-scale bar: an MLP trained for 8 epochs passes 90 % test accuracy on digits."""
+    train, val, test = splits
+    lk.seed_everything(0)
+    model = mlp(train, (128,))
+    history = lk.fit(model, train, val, epochs=8, batch_size=64, lr=3e-3)
+    assert lk.evaluate(model, test).accuracy > 0.90
+    assert history.loss[-10:].mean() < 0.5 * history.loss[:5].mean()
+    assert history.steps == 8 * int(np.ceil(len(train) / 64)) and len(history.evals) == 8
+    assert history.evals[-1]["val_acc"] > 0.9
+    frame = history.to_frame()
+    assert list(frame.columns) == ["step", "epoch", "lr", "loss"] and frame.epoch.iloc[-1] == 8
+
+
+def test_same_seed_same_training(splits):
+    train = splits.train
+
+    def run(seed):
+        lk.seed_everything(seed)
+        model = mlp(train)
+        h = lk.fit(model, train, epochs=2, seed=seed)
+        return h.loss, torch.cat([p.flatten() for p in model.parameters()])
+
+    (l1, w1), (l2, w2), (l3, _) = run(5), run(5), run(6)
+    assert np.array_equal(l1, l2) and torch.equal(w1, w2)
+    assert not np.array_equal(l1, l3)
+
+
+def test_callbacks_see_every_step_and_each_epoch_is_a_permutation(splits):
+    train = splits.train
+    seen = []
+
+    def record(state):
+        seen.append((state.step, state.epoch, state.index.clone(), state.logits.shape, state.targets.clone()))
+
+    lk.fit(mlp(train), train, epochs=2, batch_size=100, callbacks=[record])
+    per_epoch = int(np.ceil(len(train) / 100))
+    assert [s[0] for s in seen] == list(range(1, 2 * per_epoch + 1))
+    assert seen[per_epoch - 1][1] == 1.0
+    first_epoch = torch.cat([s[2] for s in seen[:per_epoch]])
+    assert torch.equal(first_epoch.sort().values, torch.arange(len(train)))
+    assert seen[0][3] == (100, 10)
+    assert torch.equal(seen[0][4], train.y[seen[0][2]])  # the targets are those of the batch's indices
+
+
+def test_callback_can_stop_training(splits):
+    def stop_at_5(state):
+        state.stop = state.step == 5
+
+    h = lk.fit(mlp(splits.train), splits.train, epochs=3, callbacks=[stop_at_5])
+    assert h.steps == 5
+
+
+def test_steps_instead_of_epochs(splits):
+    assert lk.fit(mlp(splits.train), splits.train, steps=7).steps == 7
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam", "adamw"])
+@pytest.mark.parametrize("schedule", ["constant", "cosine", "onecycle"])
+def test_optimizers_and_schedules_reduce_the_loss(splits, optimizer, schedule):
+    lk.seed_everything(0)
+    h = lk.fit(mlp(splits.train), splits.train, epochs=3, optimizer=optimizer, schedule=schedule)
+    assert h.loss[-5:].mean() < h.loss[:3].mean()
+
+
+def test_schedule_shapes():
+    cosine = _lr_lambda("cosine", 100, 0)
+    assert cosine(0) == 1.0 and abs(cosine(50) - 0.5) < 1e-9 and cosine(100) < 1e-9
+    warm = _lr_lambda("linear", 100, 10)
+    assert warm(0) == 0.1 and warm(9) == 1.0 and warm(55) == pytest.approx(0.5)
+    step = _lr_lambda("step", 100, 0)
+    assert step(10) == 1 and step(60) == pytest.approx(0.1) and step(80) == pytest.approx(0.01)
+    one = _lr_lambda("onecycle", 100, 0)
+    assert one(25) == pytest.approx(1.0) and one(0) == 0.0
+
+
+def test_lr_is_recorded(splits):
+    h = lk.fit(mlp(splits.train), splits.train, epochs=2, lr=0.01, schedule="linear")
+    assert h.lr[0] == pytest.approx(0.01) and h.lr[-1] < 0.001 and np.all(np.diff(h.lr) <= 0)
+
+
+def test_bad_training_inputs(splits):
+    train = splits.train
+    model = mlp(train)
+    with pytest.raises(ValueError, match="exactly one of epochs or steps"):
+        lk.fit(model, train)
+    with pytest.raises(ValueError, match="unknown optimizer"):
+        lk.fit(model, train, epochs=1, optimizer="lbfgs-ish")
+    with pytest.raises(ValueError, match="unknown schedule"):
+        lk.fit(model, train, epochs=1, schedule="zigzag")
+    with pytest.raises(ValueError, match="only 10 classes"):
+        lk.fit(model, (train.X, train.y + 5), epochs=1)
+    with pytest.raises(ValueError, match="cannot take train.X"):
+        lk.fit(model, lk.data.make_moons(50), epochs=1)
+    with pytest.raises(ValueError, match="NaN"):
+        lk.fit(model, (torch.full((10, 1, 8, 8), float("nan")), torch.zeros(10)), epochs=1)
+    with pytest.raises(TypeError, match="Data or an \\(X, y\\) pair"):
+        lk.fit(model, train.X, epochs=1)
+    with pytest.raises(ValueError, match="batch_size must be >= 1"):
+        lk.fit(model, train, epochs=1, batch_size=0)
+    with pytest.raises(ValueError, match="lr must be in"):
+        lk.fit(model, train, epochs=1, lr=-1.0)
+
+
+def test_evaluate_matches_a_direct_computation(splits):
+    train, _, test = splits
+    lk.seed_everything(0)
+    model = mlp(train)
+    lk.fit(model, train, epochs=2)
+    ev = lk.evaluate(model, test, batch_size=37)  # batches must not change the answer
+    with torch.no_grad():
+        logits = model.eval()(test.X)
+    assert torch.allclose(ev.logits, logits, atol=1e-5)
+    assert ev.accuracy == pytest.approx((logits.argmax(1) == test.y).float().mean().item())
+    assert torch.allclose(ev.losses, F.cross_entropy(logits, test.y, reduction="none"), atol=1e-5)
+    assert torch.allclose(ev.probs.sum(1), torch.ones(len(test)))
+    assert torch.allclose(lk.predict_proba(model, test.X), ev.probs)
+
+
+def test_fit_many_matches_fitting_each_seed_alone(splits):
+    """vmap over stacked parameters must give each member exactly its own training run."""
+    train, val, test = splits
+    seeds = [3, 4, 5]
+    ens, hist = lk.fit_many(lambda: mlp(train), train, val, seeds=seeds, epochs=2, batch_size=64,
+                            optimizer="sgd", lr=0.05, weight_decay=1e-4)
+    assert hist.loss.shape == (hist.steps, 3) and len(ens) == 3
+    together = ens.predict_logits(test.X)
+    assert together.shape == (3, len(test), 10)
+    for s, member, member_logits in zip(seeds, ens.models, together):
+        lk.seed_everything(s)
+        alone = mlp(train)
+        lk.fit(alone, train, epochs=2, batch_size=64, optimizer="sgd", lr=0.05, weight_decay=1e-4, seed=s)
+        for p, q in zip(alone.parameters(), member.parameters()):
+            assert torch.allclose(p, q, atol=1e-4), "a member's weights differ from training it alone"
+        assert torch.allclose(lk.predict_logits(alone, test.X), member_logits, atol=1e-3)
+    accs = [e.accuracy for e in ens.evaluate(test)]
+    assert min(accs) > 0.8 and hist.evals[-1]["val_acc_per_seed"] != [accs[0]] * 3
+
+
+def test_fit_many_callbacks_see_all_members(splits):
+    shapes = []
+    lk.fit_many(lambda: mlp(splits.train), splits.train, seeds=[0, 1], steps=3,
+                callbacks=[lambda s: shapes.append((s.logits.shape, s.index.shape, s.loss.shape))])
+    assert shapes == [((2, 128, 10), (2, 128), (2,))] * 3
+
+
+def test_fit_many_rejects_batchnorm_and_bad_seeds(splits):
+    with pytest.raises(ValueError, match="BatchNorm"):
+        lk.fit_many(lambda: lk.models.SmallCNN((1, 8, 8), 10, norm="batch"), splits.train, epochs=1)
+    with pytest.raises(ValueError, match="distinct"):
+        lk.fit_many(lambda: mlp(splits.train), splits.train, seeds=[1, 1], epochs=1)
+    with pytest.raises(ValueError, match="empty"):
+        lk.fit_many(lambda: mlp(splits.train), splits.train, seeds=[], epochs=1)
+
+
+def test_per_example_grad_norms_match_a_loop(splits):
+    train = splits.train.subset(torch.arange(40))
+    for model in (mlp(train), lk.models.SmallCNN((1, 8, 8), 10, width=4, norm="batch")):
+        lk.fit(model, train, epochs=1)
+        fast = lk.per_example_grad_norms(model, train, batch_size=16)
+        model.eval()
+        slow = []
+        for x, y in zip(train.X, train.y):
+            model.zero_grad()
+            F.cross_entropy(model(x[None]), y[None]).backward()
+            slow.append(torch.sqrt(sum(p.grad.pow(2).sum() for p in model.parameters())))
+        assert torch.allclose(fast, torch.stack(slow), rtol=1e-4, atol=1e-6)
+        assert fast.shape == (40,)
+
+
+def test_checkpoint_round_trip(tmp_path, splits):
+    train = splits.train
+    model = mlp(train)
+    history = lk.fit(model, train, epochs=1)
+    path = lk.save_checkpoint(tmp_path / "ck" / "m.pt", model, history, note="digits")
+    fresh = mlp(train)
+    meta = lk.load_checkpoint(path, fresh)
+    assert meta["note"] == "digits" and np.array_equal(meta["history"].loss, history.loss)
+    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), fresh.state_dict().values()))
+    with pytest.raises(ValueError, match="does not fit"):
+        lk.load_checkpoint(path, mlp(train, hidden=(32,)))
+    with pytest.raises(ValueError, match="holds a MLP"):
+        lk.load_checkpoint(path, lk.models.SmallCNN((1, 8, 8), 10))
+    with pytest.raises(FileNotFoundError):
+        lk.load_checkpoint(tmp_path / "nope.pt", fresh)
+
+
+@pytest.mark.gpu
+def test_fit_on_cuda_uses_mixed_precision_and_learns(splits):
+    train, _, test = splits
+    model = lk.models.SmallCNN((1, 8, 8), 10)
+    lk.fit(model, train, epochs=5, device="cuda")
+    assert next(model.parameters()).is_cuda
+    assert lk.evaluate(model, test).accuracy > 0.8
+    ens, _ = lk.fit_many(lambda: mlp(train), train, seeds=[0, 1], epochs=3, device="cuda")
+    assert all(e.accuracy > 0.8 for e in ens.evaluate(test))
