@@ -1,0 +1,242 @@
+"""Self-checks for exercises: every test cell of every assignment uses these, and only these.
+
+Visible tests give the expected value and print, in plain words, what was expected and what the
+answer gave. Hidden tests leave the expected value out: they only *record* what the answer gave on
+inputs the student has not seen, and the grader compares that record with the reference solution's
+record for the same check, outside the student's kernel::
+
+    from labkit import checks
+    checks.expect_close(accuracy_per_class([0, 1, 1], [0, 1, 0], 2), [1.0, 0.5],
+                        what="accuracy_per_class([0, 1, 1], [0, 1, 0], 2)")     # visible
+    y, p = checks.random_labels(200, 7, seed=3)
+    checks.expect_close(accuracy_per_class(y, p, 7), what="7 classes, 200 random labels")  # hidden
+
+Every check also emits a record (a display output of type ``RECORD_MIME`` whose payload is one JSON text) holding the kind of
+check, its description and the answer converted to plain JSON (numbers, strings, lists, dicts).
+The course's grader (course/grader) awards a test cell only when the cell ran without an error *and*
+its records agree with those of the reference solution. A student's code runs in the same Python
+process as these functions and can replace them, numpy, or builtins; that changes what is printed
+here but not the grade, which is decided from the records by a process the student's code never
+touches. See course/README.md.
+"""
+from __future__ import annotations
+
+import builtins as _builtins
+import json as _json
+import math as _math
+
+__all__ = ["expect_equal", "expect_close", "expect_between", "expect", "random_labels", "CheckFailed",
+           "canonical", "RECORD_MIME"]
+
+RECORD_MIME = "application/vnd.labkit.check"  # payload: one JSON text (NaN allowed)
+
+# Bound at import time (the notebook's first cells, before any answer runs), so that an answer that
+# rebinds a builtin or math function does not change the messages printed here. Grading does not
+# rely on this: see the module docstring.
+_abs, _len, _isinstance, _type, _float, _str, _repr, _print = (
+    _builtins.abs, _builtins.len, _builtins.isinstance, _builtins.type, _builtins.float, _builtins.str,
+    _builtins.repr, _builtins.print)
+_isnan, _isinf = _math.isnan, _math.isinf
+_dumps = _json.dumps
+_PLAIN = (bool, int, float, str, type(None))
+
+
+class CheckFailed(AssertionError):
+    """A check did not pass; the message says what was expected and what the answer gave."""
+
+
+# ----------------------------------------------------------------------------------------------
+# turning answers into plain data
+
+
+def canonical(value, what: str = "the answer"):
+    """``value`` as plain JSON-able data: numbers, strings, None, lists and dicts with string keys.
+
+    NumPy arrays and scalars, torch tensors and pandas objects become (nested) lists of numbers.
+    Anything else (a custom object, a function, an object that claims to equal everything) raises
+    :class:`CheckFailed`, so it can never pass a check by comparison tricks.
+    """
+    return _canonical(value, what, 0)
+
+
+def _canonical(value, what, depth):
+    if depth > 50:
+        raise CheckFailed(f"{what} is nested too deeply to be checked")
+    t = _type(value)
+    if t in _PLAIN:
+        return value
+    if t in (list, tuple):
+        return [_canonical(v, what, depth + 1) for v in value]
+    if t is dict:
+        return {_str(k): _canonical(v, what, depth + 1) for k, v in value.items()}
+    module = getattr(t, "__module__", "") or ""
+    name = getattr(t, "__name__", "")
+    if module.startswith("torch") and name in ("Tensor", "Parameter"):
+        return _canonical(value.detach().cpu().tolist(), what, depth + 1)
+    if module.startswith("numpy") and hasattr(value, "tolist") and hasattr(value, "dtype"):
+        return _canonical(value.tolist(), what, depth + 1)
+    if module.startswith("pandas") and name in ("Series", "Index"):
+        return _canonical(value.tolist(), what, depth + 1)
+    raise CheckFailed(f"{what} should be a number, a string, a list or an array, "
+                      f"but it is a {name or _repr(t)} object")
+
+
+def _show(value, limit: int = 300) -> str:
+    text = _dumps(value, allow_nan=True)
+    return text if _len(text) <= limit else text[:limit] + " ..."
+
+
+# ----------------------------------------------------------------------------------------------
+# records for the grader
+
+
+def _emit(record: dict) -> None:
+    """Publish ``record`` as a display output the grader reads (nothing outside IPython)."""
+    try:
+        from IPython import get_ipython
+        from IPython.display import display
+    except ImportError:  # plain Python: nothing to record
+        return
+    if get_ipython() is None:
+        return
+    display({RECORD_MIME: _dumps(record, allow_nan=True)}, raw=True)
+
+
+def _record(kind: str, what: str, got, **extra) -> None:
+    _emit({"version": 1, "kind": kind, "what": what, "got": got, **extra})
+
+
+# ----------------------------------------------------------------------------------------------
+# comparisons on plain data (no numpy, no operator overloading)
+
+
+def _is_number(x) -> bool:
+    return _type(x) in (int, float) or _type(x) is bool
+
+
+def _same(a, b) -> bool:
+    ta, tb = _type(a), _type(b)
+    if ta is list and tb is list:
+        return _len(a) == _len(b) and all(_same(x, y) for x, y in zip(a, b))
+    if ta is dict and tb is dict:
+        return sorted(a) == sorted(b) and all(_same(a[k], b[k]) for k in a)
+    if _is_number(a) and _is_number(b):
+        if _type(a) is float and _type(b) is float and _isnan(a) and _isnan(b):
+            return True
+        return _float(a) == _float(b)
+    return ta is tb and a == b
+
+
+def _close(a, b, rtol: float, atol: float) -> bool:
+    ta, tb = _type(a), _type(b)
+    if ta is list and tb is list:
+        return _len(a) == _len(b) and all(_close(x, y, rtol, atol) for x, y in zip(a, b))
+    if ta is dict and tb is dict:
+        return sorted(a) == sorted(b) and all(_close(a[k], b[k], rtol, atol) for k in a)
+    if _is_number(a) and _is_number(b):
+        a, b = _float(a), _float(b)
+        if _isnan(a) or _isnan(b):
+            return _isnan(a) and _isnan(b)
+        if _isinf(a) or _isinf(b):
+            return a == b
+        return _abs(a - b) <= atol + rtol * _abs(b)
+    return _same(a, b)
+
+
+def _shape(x):
+    """A short description of a value's shape, for messages."""
+    if _type(x) is list:
+        inner = _shape(x[0]) if x else ""
+        return f"a list of {_len(x)}" + (f" × ({inner})" if inner and inner.startswith("a list") else "")
+    return "a number" if _is_number(x) else f"a {_type(x).__name__}"
+
+
+def _passed(message: str) -> None:
+    _print("OK  " + message)
+
+
+# ----------------------------------------------------------------------------------------------
+# the checks
+
+
+def expect_equal(got, expected=None, what: str = "the answer") -> None:
+    """``got`` must equal ``expected`` exactly (after conversion to plain data).
+
+    Leave ``expected`` out in hidden tests: the grader then compares with the reference solution.
+    """
+    g = canonical(got, what)
+    if expected is None:
+        _record("equal", what, g)
+        _print(f"--  {what}: answer recorded; the grader compares it with the reference solution")
+        return
+    e = canonical(expected, "the expected value")
+    _record("equal", what, g)
+    if not _same(g, e):
+        raise CheckFailed(f"{what}: expected {_show(e)}, but your answer gave {_show(g)}"
+                          + ("" if _shape(g) == _shape(e) else f" ({_shape(g)} instead of {_shape(e)})"))
+    _passed(f"{what}: expected {_show(e)} and got it")
+
+
+def expect_close(got, expected=None, what: str = "the answer", rtol: float = 1e-5, atol: float = 1e-8) -> None:
+    """``got`` must match ``expected`` within ``atol + rtol * |expected|``, element by element.
+
+    NaN matches only NaN. Leave ``expected`` out in hidden tests: the grader then compares with the
+    reference solution's value on the same inputs, using the same tolerances.
+    """
+    rtol, atol = _float(rtol), _float(atol)
+    g = canonical(got, what)
+    _record("close", what, g, rtol=rtol, atol=atol)
+    if expected is None:
+        _print(f"--  {what}: answer recorded; the grader compares it with the reference solution")
+        return
+    e = canonical(expected, "the expected value")
+    if not _close(g, e, rtol, atol):
+        detail = "" if _shape(g) == _shape(e) else f" ({_shape(g)} instead of {_shape(e)})"
+        raise CheckFailed(f"{what}: expected {_show(e)} (within {atol:g} + {rtol:g}×|expected|), "
+                          f"but your answer gave {_show(g)}{detail}")
+    _passed(f"{what}: expected {_show(e)} and got {_show(g)}")
+
+
+def expect_between(got, low=None, high=None, what: str = "the value") -> None:
+    """``low <= got <= high`` for a number (either bound may be None).
+
+    Use it for values that legitimately vary between correct answers, such as a trained model's
+    accuracy. The grader checks the recorded value against the bounds written in the test.
+    """
+    g = canonical(got, what)
+    if not _is_number(g) or _type(g) is bool:
+        raise CheckFailed(f"{what} should be a single number, but it is {_show(g)}")
+    lo = None if low is None else _float(low)
+    hi = None if high is None else _float(high)
+    _record("between", what, g, low=lo, high=hi)
+    ok = not _isnan(_float(g)) and (lo is None or g >= lo) and (hi is None or g <= hi)
+    bounds = ("at least " + f"{lo:g}" if hi is None else "at most " + f"{hi:g}" if lo is None
+              else f"between {lo:g} and {hi:g}")
+    if not ok:
+        raise CheckFailed(f"{what} should be {bounds}, but it is {g:.4g}")
+    _passed(f"{what} is {g:.4g}, {bounds} as required")
+
+
+def expect(condition, what: str) -> None:
+    """``condition`` must be exactly ``True`` (a bool, not merely truthy)."""
+    ok = canonical(condition, what) is True
+    _record("true", what, ok)
+    if not ok:
+        raise CheckFailed(f"not the case for your answer: {what}")
+    _passed(what)
+
+
+# ----------------------------------------------------------------------------------------------
+# inputs for hidden tests
+
+
+def random_labels(n: int, n_classes: int, seed: int, accuracy: float = 0.6):
+    """``(y_true, y_pred)``: ``n`` random integer labels in ``[0, n_classes)`` and predictions that
+    agree with them about ``accuracy`` of the time. Deterministic for a given seed."""
+    import numpy as np
+
+    rng = np.random.default_rng(int(seed))
+    y = rng.integers(0, int(n_classes), size=int(n))
+    noise = rng.integers(0, int(n_classes), size=int(n))
+    keep = rng.random(int(n)) < float(accuracy)
+    return y, np.where(keep, y, noise)

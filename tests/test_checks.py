@@ -1,0 +1,94 @@
+"""labkit.checks: the helpers every exercise's test cells use."""
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from labkit import checks
+
+
+@pytest.fixture
+def records(monkeypatch):
+    """Collect the records the checks would publish to the grader."""
+    out = []
+    monkeypatch.setattr(checks, "_emit", lambda record: out.append(json.loads(json.dumps(record))))
+    return out
+
+
+def test_visible_check_prints_expected_and_got(capsys, records):
+    checks.expect_close(np.array([0.5, 1.0]), [0.5, 1.0], what="per class")
+    assert "per class: expected [0.5, 1.0] and got [0.5, 1.0]" in capsys.readouterr().out
+    with pytest.raises(checks.CheckFailed) as err:
+        checks.expect_close(torch.tensor([0.5, 0.25]), [0.5, 1.0], what="per class")
+    assert "expected [0.5, 1.0]" in str(err.value) and "your answer gave [0.5, 0.25]" in str(err.value)
+    assert [r["got"] for r in records] == [[0.5, 1.0], [0.5, 0.25]]
+
+
+def test_shape_mismatch_is_explained():
+    with pytest.raises(checks.CheckFailed, match="a list of 1 instead of a list of 2"):
+        checks.expect_close([0.5], [0.5, 1.0], what="x")
+
+
+def test_hidden_check_records_without_judging(capsys, records):
+    checks.expect_close([1.0, float("nan")], what="hidden case")
+    assert "answer recorded" in capsys.readouterr().out
+    assert records[0]["kind"] == "close" and math.isnan(records[0]["got"][1])
+    assert records[0]["rtol"] == 1e-5
+
+
+@pytest.mark.parametrize("cheat", [
+    type("AlwaysEqual", (), {"__eq__": lambda s, o: True, "__ne__": lambda s, o: False})(),
+    lambda: 0,
+    {1, 2},
+])
+def test_objects_that_are_not_data_never_pass(cheat, records):
+    with pytest.raises(checks.CheckFailed, match="should be a number"):
+        checks.expect_equal(cheat, 3, what="x")
+    assert records == []
+
+
+def test_nan_matches_only_nan():
+    checks.expect_close([np.nan, 1.0], [float("nan"), 1.0 + 1e-9], what="x")
+    with pytest.raises(checks.CheckFailed):
+        checks.expect_close([0.0], [np.nan], what="x")
+    with pytest.raises(checks.CheckFailed):
+        checks.expect_close([np.nan], [0.0], what="x")
+
+
+def test_equal_distinguishes_strings_and_numbers():
+    checks.expect_equal((1, 2), [1, 2], what="tuple as list")
+    checks.expect_equal(np.int64(3), 3, what="numpy int")
+    with pytest.raises(checks.CheckFailed):
+        checks.expect_equal("3", 3, what="x")
+
+
+def test_between_and_expect(records):
+    checks.expect_between(0.9, low=0.8, what="acc")
+    with pytest.raises(checks.CheckFailed, match="at least 0.8, but it is 0.5"):
+        checks.expect_between(0.5, low=0.8, what="acc")
+    with pytest.raises(checks.CheckFailed):
+        checks.expect_between(float("nan"), low=0.0, what="acc")
+    checks.expect(np.bool_(True), "numpy True counts")
+    with pytest.raises(checks.CheckFailed):
+        checks.expect(1, "truthy is not enough")
+    assert [r["kind"] for r in records] == ["between", "between", "between", "true", "true"]
+    assert records[-1]["got"] is False
+
+
+def test_checks_ignore_patched_numpy_and_math(monkeypatch):
+    monkeypatch.setattr(np, "allclose", lambda *a, **k: True)
+    monkeypatch.setattr(math, "isclose", lambda *a, **k: True)
+    monkeypatch.setattr("builtins.abs", lambda x: 0)
+    with pytest.raises(checks.CheckFailed):
+        checks.expect_close([1.0], [2.0], what="x")
+
+
+def test_random_labels_are_deterministic():
+    y1, p1 = checks.random_labels(50, 4, seed=3)
+    y2, p2 = checks.random_labels(50, 4, seed=3)
+    assert (y1 == y2).all() and (p1 == p2).all() and set(y1) <= {0, 1, 2, 3}
+    y3, _ = checks.random_labels(50, 4, seed=4)
+    assert (y1 != y3).any()
+    assert 0.4 < (y1 == p1).mean() < 0.95
