@@ -101,15 +101,30 @@ def _lr_lambda(schedule: str, total: int, warmup: int) -> Callable[[int], float]
     return factor
 
 
+def _scheduler(opt, schedule: str, total: int, warmup: int):
+    """A per-step LambdaLR, or None for a constant rate without warm-up (nothing to update)."""
+    factor = _lr_lambda(schedule, total, warmup)
+    if schedule == "constant" and not warmup:
+        return None
+    return torch.optim.lr_scheduler.LambdaLR(opt, factor)
+
+
 def make_optimizer(params, name: str = "adam", lr: float | None = None, weight_decay: float = 0.0,
                    momentum: float = 0.9) -> torch.optim.Optimizer:
     """``sgd`` (Nesterov momentum) | ``adam`` | ``adamw`` with labkit's default learning rates."""
     check_option(name, "optimizer", OPTIMIZERS)
     lr = DEFAULT_LR[name] if lr is None else check_fraction(lr, "lr", 0.0, 100.0, inclusive_low=False)
+    params = list(params)
     if name == "sgd":
-        return torch.optim.SGD(params, lr=lr, momentum=momentum, nesterov=momentum > 0, weight_decay=weight_decay)
-    cls = torch.optim.Adam if name == "adam" else torch.optim.AdamW
-    return cls(params, lr=lr, weight_decay=weight_decay)
+        cls, kw = torch.optim.SGD, dict(momentum=momentum, nesterov=momentum > 0)
+    else:
+        cls, kw = (torch.optim.Adam if name == "adam" else torch.optim.AdamW), {}
+    # The fused kernels update all parameters in one pass; fall back where a device lacks them.
+    fused = all(p.device.type in ("cpu", "cuda") for p in params)
+    try:
+        return cls(params, lr=lr, weight_decay=weight_decay, fused=fused, **kw)
+    except (RuntimeError, TypeError, ValueError):
+        return cls(params, lr=lr, weight_decay=weight_decay, **kw)
 
 
 def _progress_default() -> bool:
@@ -238,6 +253,16 @@ def evaluate(model: nn.Module, data, batch_size: int = 4096) -> Evaluation:
 # training one model
 
 
+def _backward_step(loss: torch.Tensor, opt, scaler) -> None:
+    if scaler.is_enabled():  # fp16 needs loss scaling; bf16 and fp32 do not
+        scaler.scale(loss).backward()
+        scaler.step(opt)
+        scaler.update()
+    else:
+        loss.backward()
+        opt.step()
+
+
 def _steps_plan(n: int, batch_size: int, epochs, steps, drop_last: bool):
     check_positive_int(batch_size, "batch_size")
     if (epochs is None) == (steps is None):
@@ -293,7 +318,7 @@ def fit(model: nn.Module, train, val=None, *, epochs: int | None = None, steps: 
     check_fraction(label_smoothing, "label_smoothing", 0.0, 1.0, inclusive_high=False)
     criterion = _loss_fn(loss, label_smoothing)
     opt = make_optimizer(model.parameters(), optimizer, lr, weight_decay, momentum)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, _lr_lambda(schedule, total, warmup))
+    sched = _scheduler(opt, schedule, total, warmup)
     dtype = runtime.amp_dtype(device) if amp else None
     scaler = torch.amp.GradScaler(device.type, enabled=dtype == torch.float16)
     generator = torch.Generator().manual_seed(runtime.current_seed() if seed is None else seed)
@@ -311,11 +336,10 @@ def fit(model: nn.Module, train, val=None, *, epochs: int | None = None, steps: 
             logits = model(xb)
             batch_loss = criterion(logits.float(), yb)
         opt.zero_grad(set_to_none=True)
-        scaler.scale(batch_loss).backward()
-        scaler.step(opt)
-        scaler.update()
+        _backward_step(batch_loss, opt, scaler)
         lrs[step - 1] = opt.param_groups[0]["lr"]
-        sched.step()
+        if sched is not None:
+            sched.step()
         losses[step - 1] = batch_loss.detach()
         bar.update()
         stop = False
@@ -462,7 +486,7 @@ def fit_many(build: Callable[[], nn.Module], train, val=None, *, seeds: Sequence
     ens.seeds = seeds
     S = len(seeds)
     opt = make_optimizer(list(ens.params.values()), optimizer, lr, weight_decay, momentum)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, _lr_lambda(schedule, total, warmup))
+    sched = _scheduler(opt, schedule, total, warmup)
     dtype = runtime.amp_dtype(device) if amp else None
     scaler = torch.amp.GradScaler(device.type, enabled=dtype == torch.float16)
     gens = [torch.Generator().manual_seed(s) for s in seeds]
@@ -484,11 +508,10 @@ def fit_many(build: Callable[[], nn.Module], train, val=None, *, seeds: Sequence
                                        label_smoothing=label_smoothing).view(S, -1).mean(1) \
                 if loss == "ce" else torch.stack([criterion(lg.float(), t) for lg, t in zip(logits, yb)])
         opt.zero_grad(set_to_none=True)
-        scaler.scale(per_seed.sum()).backward()  # the sum keeps each seed's gradient its own
-        scaler.step(opt)
-        scaler.update()
+        _backward_step(per_seed.sum(), opt, scaler)  # the sum keeps each seed's gradient its own
         lrs[step - 1] = opt.param_groups[0]["lr"]
-        sched.step()
+        if sched is not None:
+            sched.step()
         losses[step - 1] = per_seed.detach()
         bar.update()
         stop = False
@@ -541,7 +564,8 @@ def per_example_grad_norms(model: nn.Module, data, batch_size: int = 256) -> tor
         out = []
         for i in range(0, len(X), batch_size):
             g = per_example(params, X[i:i + batch_size], y[i:i + batch_size])
-            out.append(torch.sqrt(sum(v.flatten(1).pow(2).sum(1) for v in g.values())))
+            out.append(torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(v.flatten(1), dim=1)
+                                                              for v in g.values()]), dim=0))
     finally:
         model.train(was)
     return torch.cat(out).cpu()
