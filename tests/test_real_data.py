@@ -154,3 +154,22 @@ def test_labkit_reads_what_torchvision_reads(tmp_path):
     theirs = tvd.MNIST(str(tmp_path), train=True, download=False)
     assert torch.equal((ours.X[:, 0] * 255).round().byte(), theirs.data)
     assert torch.equal(ours.y, theirs.targets)
+
+
+def test_a_broken_torchvision_neither_stops_labkit_nor_hides_the_cause(tmp_path):
+    """The CUDA-only torchvision build beside a CPU torch fails at import with this very error;
+    labkit must still import, and downloading must say what went wrong and what to do."""
+    import subprocess
+    import sys
+    fake = tmp_path / "site" / "torchvision"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text('raise RuntimeError("operator torchvision::nms does not exist")\n')
+    code = ("import labkit as lk\n"
+            "try:\n"
+            f"    lk.data.load_real('mnist', root={str(tmp_path / 'data')!r})\n"
+            "except RuntimeError as err:\n"
+            "    print('ERROR:', err)\n")
+    env = {**__import__("os").environ, "PYTHONPATH": str(tmp_path / "site")}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "torchvision::nms does not exist" in out.stdout and "load_digits" in out.stdout
