@@ -263,6 +263,31 @@ def _backward_step(loss: torch.Tensor, opt, scaler) -> None:
         opt.step()
 
 
+def _val_metrics(model: nn.Module, val: Data) -> dict:
+    ev = evaluate(model, val)
+    return {"val_loss": ev.loss, "val_acc": ev.accuracy}
+
+
+def _val_metrics_many(ens: "Ensemble", val: Data) -> dict:
+    accs = [e.accuracy for e in ens.evaluate(val)]
+    return {"val_acc": float(np.mean(accs)), "val_acc_per_seed": accs}
+
+
+def _after_step(state: "StepState", callbacks, val, eval_every: int, metrics: Callable[[], dict],
+                evals: list, bar) -> bool:
+    """Run the callbacks, then evaluate at epoch ends (and at the last step); True means stop."""
+    for cb in callbacks:
+        cb(state)
+    step, per_epoch = state.step, state.steps_per_epoch
+    due = step % (per_epoch * eval_every) == 0 if eval_every else False
+    if val is not None and eval_every and (due or step == state.total_steps or state.stop):
+        evals.append({"epoch": step / per_epoch, "step": step, **metrics()})
+        bar.set_postfix(val_acc=f"{evals[-1]['val_acc']:.3f}")
+    if callbacks or val is not None:
+        state.model.train()
+    return state.stop
+
+
 def _steps_plan(n: int, batch_size: int, epochs, steps, drop_last: bool):
     check_positive_int(batch_size, "batch_size")
     if (epochs is None) == (steps is None):
@@ -342,20 +367,9 @@ def fit(model: nn.Module, train, val=None, *, epochs: int | None = None, steps: 
             sched.step()
         losses[step - 1] = batch_loss.detach()
         bar.update()
-        stop = False
-        if callbacks:
-            state = StepState(step, step / per_epoch, per_epoch, total, batch_loss.detach(), idx,
-                              logits.detach().float(), yb, model)
-            for cb in callbacks:
-                cb(state)
-            stop = state.stop
-            model.train()
-        if val is not None and eval_every and (step % (per_epoch * eval_every) == 0 or step == total or stop):
-            ev = evaluate(model, val)
-            evals.append({"epoch": step / per_epoch, "step": step, "val_loss": ev.loss, "val_acc": ev.accuracy})
-            bar.set_postfix(val_acc=f"{ev.accuracy:.3f}")
-            model.train()
-        if stop:
+        state = StepState(step, step / per_epoch, per_epoch, total, batch_loss.detach(), idx,
+                          logits.detach().float(), yb, model)
+        if _after_step(state, callbacks, val, eval_every, lambda: _val_metrics(model, val), evals, bar):
             break
     bar.close()
     model.eval()
@@ -514,20 +528,9 @@ def fit_many(build: Callable[[], nn.Module], train, val=None, *, seeds: Sequence
             sched.step()
         losses[step - 1] = per_seed.detach()
         bar.update()
-        stop = False
-        if callbacks:
-            state = StepState(step, step / per_epoch, per_epoch, total, per_seed.detach(), idx,
-                              logits.detach().float(), yb, ens)
-            for cb in callbacks:
-                cb(state)
-            stop = state.stop
-            ens.train()
-        if val is not None and eval_every and (step % (per_epoch * eval_every) == 0 or step == total or stop):
-            accs = [e.accuracy for e in ens.evaluate(val)]
-            evals.append({"epoch": step / per_epoch, "step": step, "val_acc": float(np.mean(accs)),
-                          "val_acc_per_seed": accs})
-            ens.train()
-        if stop:
+        state = StepState(step, step / per_epoch, per_epoch, total, per_seed.detach(), idx,
+                          logits.detach().float(), yb, ens)
+        if _after_step(state, callbacks, val, eval_every, lambda: _val_metrics_many(ens, val), evals, bar):
             break
     bar.close()
     ens.eval()
