@@ -1,0 +1,144 @@
+"""The L1 widget in a real browser: JupyterLab on 127.0.0.1, headless Chromium driven by Playwright.
+
+The test starts its own JupyterLab (a token, a free port, the smoke scale, throw-away settings and
+runtime folders) on a temporary copy of the notebook, so nothing it runs or saves touches the
+repository; opens lectures/L1_shortcuts.ipynb, runs the widget cell, clicks the button and
+moves the slider, waits for the widget's output to change each time, and saves a screenshot to
+artifacts/L1_widget.png. Everything it started is stopped in a ``finally``.
+
+Needs Debian's Chromium (``sudo apt-get install chromium``); skipped with that reason where it is
+missing. Playwright only drives it: no browser download is needed or done.
+"""
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "artifacts"
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow,
+              pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed: sudo apt-get install chromium "
+                                                           "(Debian/Ubuntu); CI installs it in .ci/run")]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_for_server(url: str, proc: subprocess.Popen, log: Path, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"JupyterLab exited with code {proc.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.5)
+    raise RuntimeError(f"JupyterLab did not answer at {url} within {timeout} s:\n{log.read_text()[-3000:]}")
+
+
+@pytest.fixture
+def jupyterlab(tmp_path):
+    """A JupyterLab server on the repository, at the smoke scale; yields its base URL and token."""
+    port, token = _free_port(), secrets.token_hex(16)
+    served = tmp_path / "course"
+    (served / "lectures").mkdir(parents=True)
+    shutil.copy2(ROOT / "lectures" / "L1_shortcuts.ipynb", served / "lectures")
+    settings = {
+        # attach every cell to the page, so the widget cell can be found without scrolling tricks
+        "notebook-extension/tracker": {"windowingMode": "none"},
+        "docmanager-extension/plugin": {"autosave": False},
+        "apputils-extension/notification": {"fetchNews": "false", "checkForUpdates": False},
+    }
+    for name, values in settings.items():
+        path = tmp_path / "settings" / "@jupyterlab" / f"{name}.jupyterlab-settings"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(values))
+    env = {**os.environ, "LABKIT_SCALE": "smoke", "LABKIT_PROGRESS": "0", "MPLBACKEND": "Agg",
+           "JUPYTERLAB_SETTINGS_DIR": str(tmp_path / "settings"),
+           "JUPYTERLAB_WORKSPACES_DIR": str(tmp_path / "workspaces"),
+           "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime")}
+    log = tmp_path / "jupyterlab.log"
+    cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1",
+           f"--ServerApp.port={port}", "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
+           f"--ServerApp.root_dir={served}", "--ServerApp.allow_root=True"]
+    with open(log, "w") as out:
+        proc = subprocess.Popen(cmd, cwd=served, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        _wait_for_server(f"{base}/api/status?token={token}", proc, log)
+        yield base, token
+    finally:
+        # the server and its kernels share one process group: stop them all
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+        except ProcessLookupError:
+            pass
+
+
+@pytest.mark.timeout(420)
+def test_l1_widget_renders_and_responds(jupyterlab):
+    from playwright.sync_api import expect, sync_playwright
+
+    base, token = jupyterlab
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                     args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"])
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(f"{base}/lab/tree/lectures/L1_shortcuts.ipynb?reset&token={token}")
+            cell = page.locator(".jp-Notebook .jp-CodeCell").filter(has_text="shortcut_demo()")
+            expect(cell).to_have_count(1, timeout=90_000)
+            # wait until the kernel is up, then run the widget cell (it imports what it needs)
+            expect(page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").first).to_be_attached(timeout=90_000)
+            cell.scroll_into_view_if_needed()
+            cell.locator(".jp-InputArea-editor").click()
+            page.keyboard.press("Shift+Enter")
+
+            demo = cell.locator(".labkit-shortcut-demo")
+            summary = demo.locator(".labkit-shortcut-summary")
+            expect(summary).to_contain_text("o.o.d. accuracy", timeout=120_000)
+            expect(summary).to_contain_text("rule 1.00")
+            expect(demo.locator("img")).to_be_visible()
+            first = summary.inner_text()
+            first_png = demo.locator("img").get_attribute("src")
+
+            # click: a new test image, same network
+            demo.get_by_role("button", name="new test image").click()
+            expect(summary).to_contain_text("test image #1", timeout=60_000)
+            assert summary.inner_text() != first
+            assert demo.locator("img").get_attribute("src") != first_png
+
+            # move the slider one step down with the keyboard: the network is retrained at rule 0.95
+            handle = demo.locator(".noUi-handle").first
+            handle.focus()
+            handle.press("ArrowLeft")
+            expect(summary).to_contain_text("rule 0.95", timeout=120_000)
+            expect(summary).to_contain_text("o.o.d. accuracy")
+            page.wait_for_timeout(500)
+            demo.screenshot(path=str(ARTIFACTS / "L1_widget.png"))
+            page.screenshot(path=str(ARTIFACTS / "L1_notebook.png"))
+        finally:
+            browser.close()
+    assert (ARTIFACTS / "L1_widget.png").stat().st_size > 1000
