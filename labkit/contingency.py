@@ -28,8 +28,8 @@ learning phenomena"). Typical use::
     >>> train, val, test = ct.shifted_digits()
     >>> svm = ct.fit_classical("svm", train, test)
     >>> tracker = ct.ContingencyTracker(test, {"SVM": svm}, dense_steps=60)
-    >>> history, run = ct.track(lambda: lk.models.make_model("mlp", train), train, tracker,
-    ...                         seeds=[0, 1, 2, 3], epochs=10)
+    >>> _, history, run = ct.track(lambda: lk.models.make_model("mlp", train), train, tracker,
+    ...                            seeds=[0, 1, 2, 3], epochs=10)
     >>> curves = run.curves("SVM"); ct.plot_ratio(curves)
 
 Tracking is cheap by design: M's predictions are computed once; the tracker keeps the test set on
@@ -43,6 +43,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
@@ -103,6 +104,34 @@ def shifted_digits(canvas: int = 16, train_copies: int = 3, test: float = 0.4, v
     return Splits(shift_digits(tr, canvas, train_copies, seed + 1),
                   shift_digits(va, canvas, 1, seed + 2) if va is not None else None,
                   shift_digits(te, canvas, 1, seed + 3))
+
+
+def real_splits(name: str, val: int = 5000, seed: int = 0, root=None, download: bool = True) -> Splits:
+    """The lecture's ``full``-scale data: a real set's training split minus ``val`` examples
+    (stratified; for the forest's early stopping), the held-out ``val``, and the real test split.
+
+    name : ``"mnist"`` | ``"cifar10"`` (or any name :func:`labkit.data.load_real` knows).
+    Needs the files or a working download; offline it says how to run the lecture on embedded data.
+    """
+    from sklearn.model_selection import train_test_split
+
+    from .data.real import load_real
+
+    try:
+        train = load_real(name, train=True, root=root, download=download)
+        test = load_real(name, train=False, root=root, download=download)
+    except (RuntimeError, FileNotFoundError) as err:
+        raise RuntimeError(f"The full scale of this lecture needs {name}, which could not be loaded: {err} "
+                           "To run the lecture on the embedded shifted digits instead, set "
+                           "LABKIT_SCALE=class (or smoke) before starting the notebook.") from err
+    val = check_positive_int(val, "val")
+    if val >= len(train):
+        raise ValueError(f"val={val} leaves nothing to train on: {name} has {len(train)} training examples")
+    idx = np.arange(len(train))
+    labels = train.y.cpu().numpy()
+    stratify = labels if np.bincount(labels).min() >= 2 else None
+    rest, held = train_test_split(idx, test_size=val, random_state=seed, stratify=stratify)
+    return Splits(train.subset(np.sort(rest)), train.subset(np.sort(held)), test)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -542,12 +571,14 @@ class Curves:
                              "acc_M": r.acc_m, "acc_D": r.acc_d, "R+": r.r_plus, "R-": r.r_minus, "R+-": r.r_pm})
 
     def summary(self) -> dict:
-        """start, peak (value, step, epoch), final R+-, T01 at the end, acc(M) and final acc(D)."""
+        """start, peak (value, step, epoch, D's accuracy there), final R+-, T01 at the end (mean over
+        seeds), acc(M) and final acc(D)."""
         r = self.rates.r_pm
         finite = np.where(np.isfinite(r), r, -np.inf)
         i = int(np.argmax(finite))
         return {"M": self.m_name, "start": float(r[0]), "peak": float(r[i]), "peak_step": int(self.steps[i]),
                 "peak_epoch": float(self.epochs[i]), "final": float(r[-1]), "final_step": int(self.steps[-1]),
+                "acc_d_at_peak": float(self.rates.acc_d[i]),
                 "t01_final": float(self.tables[-1, 0, 1]), "acc_m": float(self.rates.acc_m[-1]),
                 "acc_d": float(self.rates.acc_d[-1]), "seeds": self.n_seeds}
 
@@ -595,11 +626,28 @@ class ContingencyRun:
             raise ValueError(f"step {step} is before the first recorded step {int(self.steps[0])}")
         return i
 
-    def curves(self, m=None) -> Curves:
-        """The curves of D against M (a name of this run, a Classical or a boolean vector)."""
+    def curves(self, m=None, balanced: bool = False) -> Curves:
+        """The curves of D against M (a name of this run, a Classical or a boolean vector).
+
+        ``balanced=True`` gives the class-balanced variant: R+ (R-) is the mean over classes of D's
+        accuracy on the M-correct (M-incorrect) examples of that class, classes with an empty subset
+        left out, and acc(M), acc(D) are mean per-class accuracies. A D that answers one class for
+        every input then has R+ = R- = 1/K, so R+- = 1 exactly. ``tables`` stay the plain counts.
+        """
         name, mc = self._m(m)
         tables = contingency_table(mc, self.d_correct).mean(1)  # [R, 2, 2], mean over seeds
-        return Curves(name, self.steps, self.epochs, tables, rates(tables), self.dense_steps,
+        r = rates(tables)
+        if balanced:
+            per_class = [rates(contingency_table(mc[self.y == k], self.d_correct[..., self.y == k]).mean(1))
+                         for k in np.unique(self.y)]
+            with np.errstate(divide="ignore", invalid="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # a class whose subset is empty: NaN, skipped
+                mean = {f: np.nanmean([getattr(p, f) for p in per_class], 0)
+                        for f in ("acc_m", "acc_d", "r_plus", "r_minus")}
+                r = Rates(mean["acc_m"], mean["acc_d"], mean["r_plus"], mean["r_minus"],
+                          np.true_divide(mean["r_plus"], mean["r_minus"]))
+            name = f"{name}, class-balanced"
+        return Curves(name, self.steps, self.epochs, tables, r, self.dense_steps,
                       self.steps_per_epoch, self.n_seeds)
 
     def table(self, m=None, step: int | None = None, seed: int = 0) -> np.ndarray:
@@ -628,11 +676,12 @@ class ContingencyRun:
 
 def track(model, train: Data, tracker: ContingencyTracker, *, seeds: Sequence[int] | None = None,
           **fit_kwargs):
-    """Train D with ``tracker`` recording from step 0; returns ``(history, run)``.
+    """Train D with ``tracker`` recording from step 0; returns ``(trained, history, run)``.
 
-    model : an nn.Module (trained in place with :func:`labkit.fit`), or with ``seeds`` a function
-        building one (trained for every seed at once with :func:`labkit.fit_many`; the run holds
-        every seed, and its curves use the mean table over seeds).
+    model : an nn.Module (trained in place with :func:`labkit.fit`; ``trained`` is that module), or
+        with ``seeds`` a function building one (trained for every seed at once with
+        :func:`labkit.fit_many`; ``trained`` is the :class:`~labkit.training.Ensemble`, the run
+        holds every seed, and its curves use the mean table over seeds).
     fit_kwargs : passed on (``epochs``/``steps``, ``batch_size``, ``lr``, ``optimizer`` ...).
     """
     if not isinstance(tracker, ContingencyTracker):
@@ -645,7 +694,7 @@ def track(model, train: Data, tracker: ContingencyTracker, *, seeds: Sequence[in
         model.to(fit_kwargs.get("device") or runtime.get_device())
         tracker.start(model)
         history = fit(model, train, callbacks=callbacks, **fit_kwargs)
-        return history, tracker.result()
+        return model, history, tracker.result()
     if isinstance(model, nn.Module) or not callable(model):
         raise TypeError("with seeds=[...], model must be a function that builds a fresh model")
     # fit_many seeds each model with its seed before building it: build the same initial models here
@@ -656,8 +705,25 @@ def track(model, train: Data, tracker: ContingencyTracker, *, seeds: Sequence[in
         runtime.seed_everything(int(s))
         initial.append(model().to(device))
     tracker.start(Ensemble(initial))
-    _, history = fit_many(model, train, seeds=seeds, callbacks=callbacks, **fit_kwargs)
-    return history, tracker.result()
+    ensemble, history = fit_many(model, train, seeds=seeds, callbacks=callbacks, **fit_kwargs)
+    return ensemble, history, tracker.result()
+
+
+def constant_guess_ratios(m_correct, y, n_classes: int | None = None) -> np.ndarray:
+    """R+- of a D that answers class c for every input, for each class c: [n_classes].
+
+    An untrained net often says (almost) the same class for everything; its R+- is then the share
+    of class c among the examples M gets right divided by its share among those M gets wrong. This
+    is why R+- at step 0 is near 1 but not exactly 1: it is 1 only if M's errors spread over the
+    classes like its correct answers do.
+    """
+    m = _as_bool(m_correct, "m_correct")
+    y = np.asarray(y.cpu() if isinstance(y, torch.Tensor) else y)
+    if y.shape != m.shape:
+        raise ValueError(f"y and m_correct must both be vectors [N] of the same length, got {y.shape} and {m.shape}")
+    k = int(y.max()) + 1 if n_classes is None else check_positive_int(n_classes, "n_classes", int(y.max()) + 1)
+    T = np.stack([contingency_table(m, y == c) for c in range(k)])
+    return rates(T).r_pm
 
 
 # ----------------------------------------------------------------------------------------------
@@ -887,6 +953,6 @@ def easiness_table(run: ContingencyRun, m, seed: int = 0) -> pd.DataFrame:
 
 
 __all__ = ["CELLS", "CELL_NAMES", "Classical", "ContingencyRun", "ContingencyTracker", "Curves", "CellView",
-           "Rates", "alternative_shapes", "cell_view", "contingency_table", "contingency_widget", "easiness_table",
+           "Rates", "alternative_shapes", "cell_view", "constant_guess_ratios", "contingency_table", "contingency_widget", "easiness_table",
            "fit_classical", "forest_early_stopping", "plot_rates", "plot_ratio", "rates", "render_cells",
-           "shift_digits", "shifted_digits", "show_cells", "table_from_predictions", "track", "tracking_schedule"]
+           "real_splits", "shift_digits", "shifted_digits", "show_cells", "table_from_predictions", "track", "tracking_schedule"]

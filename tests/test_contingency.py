@@ -138,7 +138,8 @@ def test_tracker_records_scheduled_steps_and_matches_evaluate(small):
     model = lk.models.MLP(train.input_shape, 10, hidden=(32,))
     initial = lk.evaluate(model, test).correct.numpy()
     tracker = ct.ContingencyTracker(test, {"coin": m_correct}, dense_steps=5, n_sparse=4)
-    history, run = ct.track(model, train, tracker, epochs=3, batch_size=128)
+    trained, history, run = ct.track(model, train, tracker, epochs=3, batch_size=128)
+    assert trained is model
     expected = ct.tracking_schedule(history.steps, 5, 4)
     assert run.steps.tolist() == expected.tolist()
     assert run.d_correct.shape == (len(expected), 1, len(test)) and run.d_correct.dtype == bool
@@ -164,11 +165,13 @@ def test_tracker_with_many_seeds_records_step_zero_of_each_seed(small):
         return lk.models.MLP(train.input_shape, 10, hidden=(16,))
 
     tracker = ct.ContingencyTracker(test, {"M": m_correct}, dense_steps=3, n_sparse=2)
-    _, run = ct.track(build, train, tracker, seeds=[0, 1, 2], epochs=1, batch_size=256)
+    ens, _, run = ct.track(build, train, tracker, seeds=[0, 1, 2], epochs=1, batch_size=256)
     assert run.d_correct.shape[1:] == (3, len(test)) and run.n_seeds == 3
     for i, s in enumerate([0, 1, 2]):  # step 0 is each seed's own initial model
         lk.seed_everything(s)
         assert np.array_equal(run.d_correct[0, i], lk.evaluate(build(), test).correct.numpy())
+    final = np.stack([e.correct.numpy() for e in ens.evaluate(test)])
+    assert np.array_equal(run.d_correct[-1], final)
     # the curves use the mean table over seeds, so R+ is the mean of the seeds' R+
     per_seed = ct.rates(ct.contingency_table(m_correct, run.d_correct[-1]))
     c = run.curves("M")
@@ -223,6 +226,28 @@ def test_learned_step_cells_and_view():
         ct.cell_view(run, "M", seed=1)
 
 
+def test_class_balanced_curves():
+    # classes 0 and 1; M right on examples 0, 1 (class 0) and 3 (class 1), wrong on 2 (class 0) and 4, 5 (class 1)
+    y = np.array([0, 0, 0, 1, 1, 1])
+    m = np.array([1, 1, 0, 1, 0, 0], bool)
+    d = np.array([[1, 1, 1, 0, 0, 0],    # "always class 0": plain R+- = (2/3)/(1/3) = 2, balanced exactly 1
+                  [1, 0, 0, 1, 1, 0]], bool)[:, None, :]
+    run = ct.ContingencyRun(steps=np.array([0, 1]), steps_per_epoch=1, total_steps=1, dense_steps=1, d_correct=d,
+                            m_correct={"M": m}, classical={}, y=y)
+    plain, bal = run.curves("M"), run.curves("M", balanced=True)
+    assert plain.rates.r_pm[0] == pytest.approx(2.0) and bal.rates.r_pm[0] == pytest.approx(1.0)
+    # step 1: class 0: R+ = 1/2, R- = 0/1; class 1: R+ = 1/1, R- = 1/2 -> means 3/4 and 1/4
+    assert bal.rates.r_plus[1] == pytest.approx(0.75) and bal.rates.r_minus[1] == pytest.approx(0.25)
+    assert bal.rates.r_pm[1] == pytest.approx(3.0)
+    assert bal.rates.acc_m[0] == pytest.approx((2 / 3 + 1 / 3) / 2)
+    assert np.array_equal(bal.tables, plain.tables) and "class-balanced" in bal.m_name
+    # a class with an empty M-incorrect subset is left out of R- (not counted as 0)
+    m2 = np.array([1, 1, 1, 1, 0, 0], bool)
+    run.m_correct["all class 0 right"] = m2
+    b2 = run.curves("all class 0 right", balanced=True)
+    assert b2.rates.r_minus[1] == pytest.approx(1 / 2)
+
+
 def test_alternative_shapes():
     run = _fake_run()
     d = run.d_correct.copy()
@@ -234,6 +259,15 @@ def test_alternative_shapes():
     rise = alt["steady rise"]
     assert rise[0] == pytest.approx(c.rates.r_pm[0]) and rise[-1] == pytest.approx(c.rates.r_pm[-1])
     assert np.all(np.diff(rise) >= -1e-12) or np.all(np.diff(rise) <= 1e-12)  # monotone, no peak
+
+
+def test_constant_guess_ratios():
+    y = np.array([0, 0, 0, 1, 1, 2, 2, 2])
+    m = np.array([1, 1, 0, 1, 0, 1, 1, 1], bool)  # M right on 6: class shares 2/6, 1/6, 3/6; wrong on 2: 1/2, 1/2, 0
+    np.testing.assert_allclose(ct.constant_guess_ratios(m, y), [(2 / 6) / (1 / 2), (1 / 6) / (1 / 2), np.inf])
+    assert ct.constant_guess_ratios(m, y, n_classes=4).shape == (4,)  # a class never seen: 0/0
+    with pytest.raises(ValueError, match="same length"):
+        ct.constant_guess_ratios(m, y[:-1])
 
 
 # ----------------------------------------------------------------------------------------------
@@ -321,3 +355,29 @@ def test_plots_and_widget(small):
     plt.close("all")
     with pytest.raises(ValueError, match="runs is empty"):
         ct.contingency_widget({}, images)
+
+
+def test_real_splits_on_files_in_the_real_format(tmp_path):
+    import struct
+
+    rng = np.random.default_rng(0)
+    raw = tmp_path / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    written = {}
+    for prefix, n in (("train", 40), ("t10k", 7)):  # the IDX format MNIST ships in
+        for kind, array in (("images-idx3", rng.integers(0, 256, (n, 28, 28))), ("labels-idx1", np.arange(n) % 10)):
+            header = struct.pack(">BBBB", 0, 0, 0x08, array.ndim) + struct.pack(f">{array.ndim}I", *array.shape)
+            (raw / f"{prefix}-{kind}-ubyte").write_bytes(header + array.astype(np.uint8).tobytes())
+        written[prefix] = (None, np.arange(n) % 10)
+    train, val, test = ct.real_splits("mnist", val=10, root=tmp_path, download=False)
+    assert len(train) == 30 and len(val) == 10 and len(test) == 7
+    assert train.X.shape[1:] == (1, 28, 28)
+    assert sorted(train.y.tolist() + val.y.tolist()) == sorted(written["train"][1].tolist())
+    assert np.array_equal(test.y.numpy(), written["t10k"][1])
+    with pytest.raises(ValueError, match="nothing to train on"):
+        ct.real_splits("mnist", val=40, root=tmp_path, download=False)
+
+
+def test_real_splits_offline_says_what_to_do(tmp_path):
+    with pytest.raises(RuntimeError, match="LABKIT_SCALE=class"):
+        ct.real_splits("cifar10", root=tmp_path / "empty", download=False)
