@@ -14,6 +14,23 @@ from .training import (Ensemble, Evaluation, History, StepState, evaluate, fit, 
 
 __version__ = "0.1.0"
 
+# One module per phenomenon, loaded on first use (lk.shortcuts, lk.difficulty, ...), so that
+# `import labkit` stays quick and a lecture pays only for what it uses.
+_LAZY = ("checks", "contingency", "difficulty", "shortcuts")
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        import importlib
+        module = importlib.import_module(f".{name}", __name__)
+        globals()[name] = module
+        return module
+    raise AttributeError(f"module 'labkit' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(list(globals()) + list(_LAZY))
+
 __all__ = ["data", "models", "plots", "runtime", "training", "setup", "get_device", "get_scale", "scaled",
            "seed_everything", "fit", "fit_many", "evaluate", "predict_logits", "predict_proba",
            "per_example_grad_norms", "save_checkpoint", "load_checkpoint", "Ensemble", "Evaluation",
