@@ -1081,12 +1081,14 @@ def browse(data: Data, table: pd.DataFrame, other: pd.DataFrame | None = None, n
            other_name: str = "other model"):
     """A browser: choose a score and a slice (the hardest, the easiest, or — given ``other``, the
     table of another architecture — the examples the two disagree on most) and see the images with
-    their given labels. A thin ipywidgets wrapper around :func:`render_selection`."""
+    their given labels. A thin ipywidgets wrapper around :func:`render_selection`; returns the
+    widget (the last expression of a notebook cell displays it)."""
     import ipywidgets as widgets
-    from IPython.display import display
     if len(table) != len(data):
         raise ValueError(f"the table has {len(table)} rows but the data {len(data)} examples")
-    names = [c for c in table.columns if c in HARDER]
+    names = [c for c in table.columns if c in HARDER and (other is None or c in other.columns)]
+    if not names:
+        raise ValueError("the table holds no score that can be shown (and, with `other`, that both tables hold)")
     slices = list(SLICES) if other is not None else ["hardest", "easiest"]
     score_w = widgets.Dropdown(options=names, value="el2n" if "el2n" in names else names[0], description="score")
     slice_w = widgets.ToggleButtons(options=slices, description="slice")
@@ -1101,5 +1103,4 @@ def browse(data: Data, table: pd.DataFrame, other: pd.DataFrame | None = None, n
     draw()
     box = widgets.VBox([widgets.HBox([score_w, n_w]), slice_w, picture])
     box.add_class("labkit-difficulty-browser")
-    display(box)
     return box
