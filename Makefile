@@ -34,5 +34,10 @@ test-fast: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
 
+# exercises/ and solutions/ from course/source through nbgrader, then the lectures executed at the
+# smoke scale into rendered/ (course/README.md)
+course: $(STAMP)
+	cd course && PATH="$(CURDIR)/$(BIN):$$PATH" "$(CURDIR)/$(BIN)/python" -m grader build
+
 clean:
 	rm -rf $(VENV) .pytest_cache rendered

@@ -16,7 +16,14 @@ c = get_config()  # noqa: F821 (provided by nbgrader)
 c.CourseDirectory.course_id = "dl-phenomena"
 c.CourseDirectory.root = HERE
 c.CourseDirectory.db_url = "sqlite:///" + os.path.join(HERE, "gradebook.db")
-# Students listed here are added by `nbgrader db student import students.csv` as well.
+
+# --- collecting submissions (nbgrader zip_collect) -----------------------------------------------
+# Files in downloaded/<assignment>/archive/: loose notebooks named <student_id>_<notebook>.ipynb or
+# <student_id>/<notebook>.ipynb, or zip files holding them (an LMS download, or <student_id>.zip).
+# Student ids contain no "_" or "/". For another naming scheme change the expression
+# (course/README.md shows one for Moodle's downloads).
+c.FileNameCollectorPlugin.named_regexp = (
+    r".*/extracted/(?:.*/)?(?P<student_id>[^/_]+)[_/](?P<file_id>[^/_][^/]*\.ipynb)$")
 
 # --- exercises ---------------------------------------------------------------------------------
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
@@ -28,11 +35,43 @@ c.ClearSolutions.enforce_metadata = True
 c.Execute.timeout = 60
 c.Execute.startup_timeout = 120
 c.Execute.interrupt_on_timeout = True
-c.Execute.raise_on_iopub_timeout = False
 # The notebooks run at the smoke scale when nbgrader executes them (labkit reads NBGRADER_EXECUTION).
 
+c.GuardedExecute.timeout = 60
+c.GuardedExecute.notebook_timeout = 600  # the whole notebook
+c.GuardedExecute.max_output_chars = 200_000  # per cell; the rest of a flood is dropped
+# Kernels run in a bubblewrap sandbox (grader/sandbox.py): no course files, no network, limits.
+c.SandboxKernelManager.memory_limit = 6 * 2**30  # bytes of address space
+c.SandboxKernelManager.cpu_limit = 900  # CPU seconds per notebook
+
 # --- sanitising submissions --------------------------------------------------------------------
-# Test cells that a student deleted are put back; edited ones are overwritten from the gradebook.
+# A file that is not a notebook is kept aside and graded as an empty notebook.
+c.Autograde.pre_convert_hook = "grader.verify.replace_unreadable"
+# Test cells that a student deleted are put back; edited ones are overwritten from the gradebook;
+# nbgrader metadata comes from the gradebook, not from the submission.
 c.OverwriteCells.add_missing_cells = True
+c.Autograde.sanitize_preprocessors = [
+    "grader.verify.NormalizeSubmission",
+    "nbgrader.preprocessors.ClearOutput",
+    "nbgrader.preprocessors.DeduplicateIds",
+    "nbgrader.preprocessors.OverwriteKernelspec",
+    "nbgrader.preprocessors.OverwriteCells",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
+# --- grading -----------------------------------------------------------------------------------
+# Execute in the sandbox, then score each test cell from its check records compared with the
+# reference solution's (run once per assignment, cached in .grading-cache/).
+c.Autograde.autograde_preprocessors = [
+    "grader.execute.GuardedExecute",
+    "grader.verify.VerifyChecks",
+    "nbgrader.preprocessors.IgnorePattern",
+    "nbconvert.preprocessors.ClearMetadataPreprocessor",
+    "nbgrader.preprocessors.LimitOutput",
+    "nbgrader.preprocessors.SaveAutoGrades",
+    "nbgrader.preprocessors.AssignLatePenalties",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
+c.VerifyChecks.source_directory = os.path.join(HERE, "source")
+c.VerifyChecks.cache_directory = os.path.join(HERE, ".grading-cache")
 c.LimitOutput.max_lines = 200
 c.LimitOutput.max_traceback = 60

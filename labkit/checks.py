@@ -11,13 +11,13 @@ record for the same check, outside the student's kernel::
     y, p = checks.random_labels(200, 7, seed=3)
     checks.expect_close(accuracy_per_class(y, p, 7), what="7 classes, 200 random labels")  # hidden
 
-Every check also emits a record (a display output of type ``RECORD_MIME`` whose payload is one JSON text) holding the kind of
-check, its description and the answer converted to plain JSON (numbers, strings, lists, dicts).
-The course's grader (course/grader) awards a test cell only when the cell ran without an error *and*
-its records agree with those of the reference solution. A student's code runs in the same Python
-process as these functions and can replace them, numpy, or builtins; that changes what is printed
-here but not the grade, which is decided from the records by a process the student's code never
-touches. See course/README.md.
+Every check also emits a record (a display output of type ``RECORD_MIME``, one JSON text) holding
+the kind of check, its description and the answer converted to plain JSON (numbers, strings, lists,
+dicts). The course's grader (course/grader) awards a test cell only when the cell ran without an
+error *and* :func:`judge` accepts each of its records against the reference solution's. A
+student's code runs in the same Python process as these functions and can replace them, numpy, or
+builtins; that changes what is printed here but not the grade, which is decided from the records
+by a process the student's code never touches. See course/README.md.
 """
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ import json as _json
 import math as _math
 
 __all__ = ["expect_equal", "expect_close", "expect_between", "expect", "random_labels", "CheckFailed",
-           "canonical", "RECORD_MIME"]
+           "canonical", "judge", "RECORD_MIME"]
 
 RECORD_MIME = "application/vnd.labkit.check"  # payload: one JSON text (NaN allowed)
 
@@ -224,6 +224,46 @@ def expect(condition, what: str) -> None:
     if not ok:
         raise CheckFailed(f"not the case for your answer: {what}")
     _passed(what)
+
+
+# ----------------------------------------------------------------------------------------------
+# the grader's judgement of one record
+
+
+def judge(record, reference) -> str | None:
+    """Compare a student's ``record`` with the reference solution's record of the same check.
+
+    Returns None when the record earns the check, else a sentence saying why not. The kind, the
+    description, the tolerances and the bounds are taken from ``reference``: a record can only
+    contribute its ``got`` value. Used by the grader, outside the student's kernel.
+    """
+    if _type(record) is not dict or _type(reference) is not dict:
+        return "the check's record is missing or damaged"
+    kind, what = reference.get("kind"), reference.get("what")
+    if record.get("kind") != kind or record.get("what") != what:
+        return f"expected the check {_repr(what)} here, found {_repr(record.get('what'))}"
+    got, ref = record.get("got"), reference.get("got")
+    if kind == "equal":
+        ok = _same(got, ref)
+    elif kind == "close":
+        ok = _close(got, ref, _float(reference.get("rtol", 0.0)), _float(reference.get("atol", 0.0)))
+    elif kind == "between":
+        lo, hi = reference.get("low"), reference.get("high")
+        ok = (_is_number(got) and _type(got) is not bool and not _isnan(_float(got))
+              and (lo is None or got >= lo) and (hi is None or got <= hi))
+        if not ok:
+            return f"{what}: {_show(got)} is outside the required range [{lo}, {hi}]"
+        return None
+    elif kind == "true":
+        ok = got is True
+        if not ok:
+            return f"not the case for this answer: {what}"
+        return None
+    else:
+        return f"unknown kind of check {_repr(kind)}"
+    if not ok:
+        return f"{what}: the reference solution gives {_show(ref)}, this answer gave {_show(got)}"
+    return None
 
 
 # ----------------------------------------------------------------------------------------------

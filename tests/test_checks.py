@@ -92,3 +92,24 @@ def test_random_labels_are_deterministic():
     y3, _ = checks.random_labels(50, 4, seed=4)
     assert (y1 != y3).any()
     assert 0.4 < (y1 == p1).mean() < 0.95
+
+
+def test_judge_takes_everything_but_the_answer_from_the_reference():
+    ref = {"version": 1, "kind": "close", "what": "w", "got": [0.5, 1.0], "rtol": 1e-5, "atol": 1e-8}
+    assert checks.judge(dict(ref, got=[0.5, 1.0 + 1e-9]), ref) is None
+    assert "reference solution gives [0.5, 1.0]" in checks.judge(dict(ref, got=[0.5, 0.9]), ref)
+    # a record cannot loosen its own tolerance or change what is checked
+    assert checks.judge(dict(ref, got=[0.5, 0.9], rtol=1.0), ref) is not None
+    assert checks.judge(dict(ref, what="something else"), ref) is not None
+    assert checks.judge(dict(ref, kind="true", got=True), ref) is not None
+    assert checks.judge(None, ref) is not None
+    between = {"kind": "between", "what": "acc", "got": 0.9, "low": 0.8, "high": None}
+    assert checks.judge(dict(between, got=0.85, low=0.0), between) is None
+    assert checks.judge(dict(between, got=0.5, low=0.0), between) is not None
+    assert checks.judge(dict(between, got=True), between) is not None
+    assert checks.judge(dict(between, got=float("nan")), between) is not None
+    truth = {"kind": "true", "what": "t", "got": True}
+    assert checks.judge(dict(truth, got=1), truth) is not None
+    equal = {"kind": "equal", "what": "n", "got": [270, 270, 1257]}
+    assert checks.judge(dict(equal, got=[270, 270, 1257.0]), equal) is None
+    assert checks.judge(dict(equal, got="[270, 270, 1257]"), equal) is not None

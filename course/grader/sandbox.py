@@ -1,0 +1,196 @@
+"""Run each grading kernel inside a bubblewrap sandbox.
+
+A student's notebook runs on the instructor's machine while it is graded. The kernel therefore starts
+in a fresh mount, PID, network, IPC and user namespace (``bwrap --unshare-all``) that contains only:
+
+- read-only: the operating system (/usr and the few /etc files programs need), the Python
+  installation and virtual environment, and the labkit package;
+- the submission's own working folder, as a private, size-limited, writable copy of its data files
+  (the notebook files themselves are not there: they hold the restored test cells);
+- a private, size-limited /tmp with the home folder, and the socket folder used to talk to nbgrader.
+
+So the course sources with solutions and hidden tests, the other students' submissions, the
+gradebook and everything else under the instructor's home do not exist inside. There is no network
+(only a private loopback), the environment is cleared, and resource limits cap memory (address
+space), CPU time, file size and open files. Killing the kernel kills everything it started: the
+sandbox has its own PID namespace and dies with its parent.
+
+The kernel talks to nbgrader over Unix sockets (ZeroMQ ``ipc`` transport) in a private folder, so
+it needs no network. Interrupts are sent as messages on the control channel (the signal would hit
+bubblewrap instead of the kernel).
+
+``LABKIT_GRADING_SANDBOX=off`` runs kernels without the sandbox, for trusted notebooks only.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+from jupyter_client.manager import AsyncKernelManager
+from traitlets import Bool, Integer, List, Unicode
+
+HERE = Path(__file__).resolve().parent
+LAUNCHER = HERE / "launch.py"
+
+# files under /etc that Python, glibc and matplotlib read; nothing else of /etc is visible
+ETC_FILES = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "nsswitch.conf", "passwd", "group",
+             "host.conf", "fonts", "mime.types")
+
+
+def sandbox_disabled() -> bool:
+    return os.environ.get("LABKIT_GRADING_SANDBOX", "").strip().lower() in ("off", "0", "no", "false")
+
+
+def find_bwrap() -> str:
+    path = shutil.which("bwrap")
+    if not path:
+        raise RuntimeError(
+            "Grading runs students' code in a bubblewrap sandbox, but `bwrap` is not installed. Install it "
+            "(Debian/Ubuntu: `sudo apt-get install bubblewrap`; Fedora: `sudo dnf install bubblewrap`). "
+            "Only for notebooks you trust, LABKIT_GRADING_SANDBOX=off grades without the sandbox.")
+    return path
+
+
+def _package_dir(name: str) -> Path:
+    import importlib.util
+
+    spec = importlib.util.find_spec(name)
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError(f"cannot find the {name} package to show it inside the sandbox")
+    return Path(list(spec.submodule_search_locations)[0]).resolve()
+
+
+def _matplotlib_font_cache() -> Path | None:
+    """The instructor's matplotlib font list, copied into every sandbox to save a rebuild (~1.5 s)."""
+    try:
+        import matplotlib
+
+        cache = Path(matplotlib.get_cachedir())
+        found = sorted(cache.glob("fontlist-*.json"))
+        if not found:
+            import matplotlib.font_manager  # noqa: F401  (builds the cache)
+
+            found = sorted(cache.glob("fontlist-*.json"))
+        return found[-1] if found else None
+    except Exception:  # a missing cache only costs time
+        return None
+
+
+def sandbox_spec(command: list, cwd: str, private: str, *, memory: int, cpu_seconds: int, file_size: int,
+                 tmp_size: int, work_size: int, extra_ro: list = (), env: dict | None = None) -> dict:
+    """What :mod:`launch` needs to start ``command`` in the sandbox with working folder ``cwd``.
+
+    ``private`` is a folder shared with the sandbox at the same path (the kernel's sockets and
+    connection file). The files of ``cwd`` other than notebooks are copied into a fresh tmpfs there.
+    """
+    bwrap = find_bwrap()
+    args = [bwrap, "--die-with-parent", "--unshare-all", "--cap-drop", "ALL", "--clearenv",
+            "--ro-bind", "/usr", "/usr", "--proc", "/proc", "--dev", "/dev"]
+    for top in ("bin", "lib", "lib32", "lib64", "libx32", "sbin"):
+        p = Path("/") / top
+        if p.is_symlink():
+            args += ["--symlink", os.readlink(p), str(p)]
+        elif p.is_dir():
+            args += ["--ro-bind", str(p), str(p)]
+    for name in ETC_FILES:
+        p = Path("/etc") / name
+        if p.exists():
+            args += ["--ro-bind", str(p), str(p)]
+    if Path("/sys/devices/system/cpu").is_dir():  # CPU topology for torch's thread pools
+        args += ["--ro-bind", "/sys/devices/system/cpu", "/sys/devices/system/cpu"]
+    ro = {Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve(), Path(sys.exec_prefix).resolve(),
+          _package_dir("labkit"), *[Path(p).resolve() for p in extra_ro]}
+    for p in sorted(ro):
+        args += ["--ro-bind", str(p), str(p)]
+    args += ["--size", str(tmp_size), "--tmpfs", "/tmp", "--dir", "/tmp/home", "--dir", "/tmp/home/.cache",
+             "--dir", "/tmp/home/.cache/matplotlib"]
+    inject = []  # (host file, path inside): copied in by the launcher through file descriptors
+    font = _matplotlib_font_cache()
+    if font is not None:
+        inject.append((str(font), f"/tmp/home/.cache/matplotlib/{font.name}"))
+    cwd = str(Path(cwd).resolve())
+    args += ["--size", str(work_size), "--tmpfs", cwd]
+    for root, dirs, files in os.walk(cwd):
+        dirs[:] = [d for d in dirs if not d.startswith(".ipynb_checkpoints")]
+        for f in files:
+            if f.endswith(".ipynb") or f == "timestamp.txt":
+                continue
+            src = os.path.join(root, f)
+            if os.path.isfile(src) and not os.path.islink(src):
+                inject.append((src, src))
+    args += ["--bind", private, private, "--chdir", cwd]
+    base_env = {
+        "PATH": f"{Path(sys.prefix) / 'bin'}:/usr/local/bin:/usr/bin:/bin",
+        "HOME": "/tmp/home", "USER": "student", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8",
+        "MPLCONFIGDIR": "/tmp/home/.cache/matplotlib", "MPLBACKEND": "Agg", "IPYTHONDIR": "/tmp/home/.ipython",
+        "PYTHONNOUSERSITE": "1", "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0",
+        "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
+        "LABKIT_PROGRESS": "0", "LABKIT_DEVICE": "cpu",
+        "NBGRADER_EXECUTION": os.environ.get("NBGRADER_EXECUTION", "autograde"),
+    }
+    base_env.update(env or {})
+    for k, v in base_env.items():
+        args += ["--setenv", k, str(v)]
+    return {"bwrap": args, "inject": inject, "command": list(command),
+            "limits": {"AS": memory, "CPU": cpu_seconds, "FSIZE": file_size, "NOFILE": 1024, "CORE": 0}}
+
+
+class SandboxKernelManager(AsyncKernelManager):
+    """A kernel manager whose kernels start inside the bubblewrap sandbox described above."""
+
+    memory_limit = Integer(6 * 2**30, help="address-space limit of the kernel, bytes").tag(config=True)
+    cpu_limit = Integer(900, help="CPU-time limit of the kernel, seconds").tag(config=True)
+    file_size_limit = Integer(64 * 2**20, help="largest file the kernel may write, bytes").tag(config=True)
+    tmp_size = Integer(512 * 2**20, help="size of the sandbox's /tmp, bytes").tag(config=True)
+    work_size = Integer(256 * 2**20, help="size of the writable working folder, bytes").tag(config=True)
+    extra_ro_paths = List(Unicode(), help="more host paths shown read-only inside").tag(config=True)
+    enabled = Bool(True, help="start kernels in the sandbox (else: plain kernels)").tag(config=True)
+
+    _private = None
+    _cwd = None
+
+    def _sandboxed(self) -> bool:
+        return self.enabled and not sandbox_disabled()
+
+    async def _async_pre_start_kernel(self, **kw):
+        if self._sandboxed():
+            find_bwrap()
+            self._cwd = kw.get("cwd") or os.getcwd()
+            self._private = tempfile.mkdtemp(prefix="grader-")
+            self.transport = "ipc"
+            self.ip = os.path.join(self._private, "k")
+            self.connection_file = os.path.join(self._private, "connection.json")
+        return await super()._async_pre_start_kernel(**kw)
+
+    def format_kernel_cmd(self, extra_arguments=None):
+        cmd = super().format_kernel_cmd(extra_arguments)
+        if not self._sandboxed():
+            return cmd
+        spec = sandbox_spec(cmd, self._cwd, self._private, memory=self.memory_limit, cpu_seconds=self.cpu_limit,
+                            file_size=self.file_size_limit, tmp_size=self.tmp_size, work_size=self.work_size,
+                            extra_ro=self.extra_ro_paths)
+        fd, spec_path = tempfile.mkstemp(prefix="grader-spec-", suffix=".json")
+        with os.fdopen(fd, "w") as fh:
+            json.dump(spec, fh)
+        return [sys.executable, "-I", str(LAUNCHER), spec_path]
+
+    async def _async_interrupt_kernel(self):
+        if not self._sandboxed() or not self.has_kernel:
+            return await super()._async_interrupt_kernel()
+        msg = self.session.msg("interrupt_request", content={})
+        self._connect_control_socket()
+        self.session.send(self._control_socket, msg)
+
+    interrupt_kernel = _async_interrupt_kernel
+
+    async def _async_cleanup_resources(self, restart: bool = False) -> None:
+        await super()._async_cleanup_resources(restart=restart)
+        if self._private and not restart:
+            shutil.rmtree(self._private, ignore_errors=True)
+            self._private = None
+
+    cleanup_resources = _async_cleanup_resources

@@ -1,0 +1,79 @@
+"""A throw-away copy of the course for trying the grading pipeline end to end with real nbgrader
+commands (the pipeline tests and ``python -m grader time`` use it).
+"""
+from __future__ import annotations
+
+import csv
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from .build import COURSE, generate
+
+
+def _env() -> dict:
+    env = dict(os.environ)
+    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
+    env.pop("LABKIT_SCALE", None)  # nbgrader runs must pick the smoke scale themselves
+    return env
+
+
+class ScratchCourse:
+    """``root`` holds source/, nbgrader_config.py and grader/ copied from the course, its own
+    gradebook, and whatever submissions are written into it."""
+
+    def __init__(self, root: Path, assignments: list, cache_dir: Path | None = None, course: Path = COURSE):
+        self.root = Path(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+        for a in assignments:
+            shutil.copytree(course / "source" / a, self.root / "source" / a)
+        shutil.copy(course / "nbgrader_config.py", self.root / "nbgrader_config.py")
+        shutil.copytree(course / "grader", self.root / "grader", ignore=shutil.ignore_patterns("__pycache__"))
+        self.cache_dir = Path(cache_dir) if cache_dir else self.root / ".grading-cache"
+        generate(self.root, assignments)
+
+    def nbgrader(self, *args, log_name: str | None = None, timeout: int = 3600) -> tuple:
+        """Run an nbgrader command in the scratch course; returns (exit code, seconds, log text)."""
+        cmd = [str(Path(sys.executable).parent / "nbgrader"), *args,
+               f"--VerifyChecks.cache_directory={self.cache_dir}"]
+        start = time.perf_counter()
+        proc = subprocess.run(cmd, cwd=self.root, env=_env(), capture_output=True, text=True, timeout=timeout)
+        seconds = time.perf_counter() - start
+        text = proc.stdout + proc.stderr
+        if log_name:
+            (self.root / f"{log_name}.log").write_text(text)
+        return proc.returncode, seconds, text
+
+    def autograde(self, assignment: str, *extra, force: bool = True, log_name: str = "autograde"):
+        args = ["autograde", assignment, *(["--force"] if force else []), *extra]
+        return self.nbgrader(*args, log_name=log_name)
+
+    def grades(self, assignment: str) -> dict:
+        """student id -> autograded score of ``assignment`` (from nbgrader export)."""
+        out = self.root / "grades.csv"
+        code, _, text = self.nbgrader("export", f"--to={out}")
+        if code != 0:
+            raise RuntimeError(f"nbgrader export failed:\n{text[-3000:]}")
+        with open(out) as fh:
+            return {row["student_id"]: float(row["raw_score"]) for row in csv.DictReader(fh)
+                    if row["assignment"] == assignment}
+
+    def cell_scores(self, assignment: str) -> dict:
+        """student id -> {grade cell id: (auto score, max score)} from the gradebook."""
+        from nbgrader.api import Gradebook
+
+        result = {}
+        with Gradebook(f"sqlite:///{self.root / 'gradebook.db'}") as gb:
+            for sub in gb.assignment_submissions(assignment):
+                cells = {}
+                for nb in sub.notebooks:
+                    for g in nb.grades:
+                        cells[g.name] = (g.auto_score, g.max_score)
+                result[sub.student.id] = cells
+        return result
+
+    def autograded(self, student: str, assignment: str, notebook: str) -> Path:
+        return self.root / "autograded" / student / assignment / notebook

@@ -1,0 +1,415 @@
+"""Submissions built from an assignment's own structure: correct, blank, partial and misbehaving.
+
+The pipeline tests and ``python -m grader time`` use them, so every assignment in course/source is
+graded the same way with no code written for it. A *part* is an answer cell and the test cells
+that follow it (course/README.md); points are the test cells' points.
+
+Each submission comes with the autograded points it must get. Those marked ``every`` are tried on
+every assignment; the others exercise the machinery the same way whatever the assignment (a process
+that exits, a flood of output, a patched kernel...) and are tried on the first assignment, or on
+all of them with ``LABKIT_GRADING_TESTS=full``.
+"""
+from __future__ import annotations
+
+import ast
+import copy
+import json
+import textwrap
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+
+from .build import COURSE, REPO, nbgrader_meta, solution_notebook
+
+
+@dataclass
+class Part:
+    answer: str  # grade_id of the answer cell
+    tests: list = field(default_factory=list)  # grade_ids of its test cells
+    points: float = 0.0
+
+
+@dataclass
+class Notebook:
+    """One notebook of an assignment: its released (student) version, source and parts."""
+
+    assignment: str
+    name: str  # file name, e.g. warmup.ipynb
+    released: Path
+    source: Path
+
+    def student(self):
+        return nbformat.read(self.released, as_version=4)
+
+    def solution(self):
+        return solution_notebook(self.released, self.source)
+
+    @property
+    def parts(self) -> list:
+        parts = []
+        for cell in nbformat.read(self.source, as_version=4).cells:
+            meta = nbgrader_meta(cell)
+            if cell.cell_type != "code":
+                continue
+            if meta.get("solution") and not meta.get("grade"):
+                parts.append(Part(meta["grade_id"]))
+            elif meta.get("grade") and not meta.get("solution") and parts:
+                parts[-1].tests.append(meta["grade_id"])
+                parts[-1].points += float(meta.get("points", 0))
+        return parts
+
+    @property
+    def autograded_points(self) -> float:
+        return sum(p.points for p in self.parts)
+
+    def answer_source(self, grade_id: str) -> str:
+        return next(c.source for c in self.solution().cells if nbgrader_meta(c).get("grade_id") == grade_id)
+
+
+def notebooks(assignment: str, exercises: Path = REPO / "exercises", source: Path = COURSE / "source") -> list:
+    return [Notebook(assignment, p.name, p, source / assignment / p.name)
+            for p in sorted((exercises / assignment).glob("*.ipynb"))]
+
+
+# ----------------------------------------------------------------------------------------------
+# editing notebooks
+
+
+def _cells(nb, predicate):
+    return [c for c in nb.cells if predicate(nbgrader_meta(c), c)]
+
+
+def _answer(nb, grade_id):
+    return next(c for c in nb.cells if nbgrader_meta(c).get("grade_id") == grade_id)
+
+
+def _is_test(meta, cell):
+    return cell.cell_type == "code" and meta.get("grade") and not meta.get("solution")
+
+
+def with_parts(nbk: Notebook, keep) -> object:
+    """The solution with the answers of parts not in ``keep`` (indices) left as released stubs."""
+    nb = nbk.solution()
+    student = nbk.student()
+    for i, part in enumerate(nbk.parts):
+        if i not in keep:
+            _answer(nb, part.answer).source = _answer(student, part.answer).source
+    return nb
+
+
+def prepend(nb, grade_id: str, code: str):
+    cell = _answer(nb, grade_id)
+    cell.source = textwrap.dedent(code).strip() + "\n" + cell.source
+    return nb
+
+
+def defined_names(code: str) -> list:
+    """Top-level names an answer cell binds (functions, classes, assignments)."""
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return []
+    names = []
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.append(node.name)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for t in targets:
+                for n in ast.walk(t):
+                    if isinstance(n, ast.Name):
+                        names.append(n.id)
+    return list(dict.fromkeys(names))
+
+
+CHEAT = '''
+class _Everything:
+    """Equal to everything, true, callable, indexable, a number when asked."""
+    def __eq__(self, other): return True
+    def __ne__(self, other): return False
+    def __lt__(self, other): return False
+    def __gt__(self, other): return False
+    def __le__(self, other): return True
+    def __ge__(self, other): return True
+    def __bool__(self): return True
+    def __call__(self, *a, **k): return self
+    def __getattr__(self, name): return self
+    def __getitem__(self, key): return self
+    def __iter__(self): return iter(())
+    def __len__(self): return 0
+    def __float__(self): return 0.95
+    def __int__(self): return 1
+    def __index__(self): return 1
+    def __sub__(self, other): return 0.0
+    __rsub__ = __add__ = __radd__ = __mul__ = __rmul__ = __truediv__ = __sub__
+    def __abs__(self): return 0.0
+    def __hash__(self): return 0
+    def __repr__(self): return "[0.5, 1.0, 0.0]"
+'''
+
+
+def cheat_answers(nbk: Notebook, nb=None):
+    """Every answer cell replaced by names bound to an object that claims to equal everything."""
+    nb = nb or nbk.student()
+    for part in nbk.parts:
+        names = defined_names(nbk.answer_source(part.answer)) or ["answer"]
+        _answer(nb, part.answer).source = CHEAT + "\n".join(f"{n} = _Everything()" for n in names)
+    return nb
+
+
+# what a student might run to fool the tests (each goes into a cell added after the imports)
+TAMPER = {
+    "patches_numpy_math": """
+        import math, numpy as np, numpy.testing
+        np.allclose = np.array_equal = np.array_equiv = lambda *a, **k: True
+        np.isclose = lambda a, b, *r, **k: np.ones(np.shape(a), bool)
+        np.testing.assert_allclose = np.testing.assert_array_equal = lambda *a, **k: None
+        np.testing.assert_equal = np.testing.assert_almost_equal = lambda *a, **k: None
+        math.isclose = lambda *a, **k: True
+        math.isnan = lambda x: False
+    """,
+    "patches_builtins": """
+        import builtins
+        builtins.abs = lambda x: 0
+        builtins.all = builtins.any = lambda *a: True
+        builtins.sorted = lambda x, **k: [270, 270, 1257]
+        class _Never(Exception):
+            pass
+        builtins.AssertionError = _Never
+    """,
+    "patches_checks": """
+        import sys, types, labkit, labkit.checks
+        for _n in dir(labkit.checks):
+            if _n.startswith(("expect", "_record", "_emit", "judge", "canonical")):
+                setattr(labkit.checks, _n, lambda *a, **k: None)
+        labkit.checks.CheckFailed = type("CheckFailed", (Exception,), {})
+        checks = types.SimpleNamespace(**{n: (lambda *a, **k: None) for n in
+                                          ("expect", "expect_equal", "expect_close", "expect_between")},
+                                       random_labels=labkit.checks.random_labels)
+        sys.modules["labkit.checks"] = checks
+        labkit.checks = checks
+    """,
+    # the visible checks record what the test expects, the others a plausible guess: an answer
+    # that is right exactly where the visible tests look, and wrong elsewhere
+    "forges_records": """
+        import labkit.checks as _c
+        def _eq(got=None, expected=None, what="the answer", *a, **k):
+            _c._record("equal", what, _c.canonical(expected if expected is not None else 0))
+        def _close(got=None, expected=None, what="the answer", rtol=1e-5, atol=1e-8):
+            _c._record("close", what, _c.canonical(expected if expected is not None else [0.0]),
+                       rtol=float(rtol), atol=float(atol))
+        def _between(got=None, low=None, high=None, what="the value"):
+            _c._record("between", what, float(low if low is not None else high), low=low, high=high)
+        def _true(condition=None, what=""):
+            _c._record("true", what, True)
+        _c.expect_equal, _c.expect_close, _c.expect_between, _c.expect = _eq, _close, _between, _true
+    """,
+    "hijacks_ipython": """
+        ip = get_ipython()
+        ip.input_transformers_cleanup.append(lambda lines: ["pass\\n"])
+        ip.set_custom_exc((BaseException,), lambda *a, **k: None)
+        ip.showtraceback = lambda *a, **k: None
+    """,
+}
+
+
+def tampered(nbk: Notebook, *tampers: str):
+    """Cheating answers plus :data:`TAMPER` code in new cells before the first answer."""
+    nb = cheat_answers(nbk)
+    first_answer = nb.cells.index(_answer(nb, nbk.parts[0].answer))
+    for tamper in reversed(tampers):
+        nb.cells.insert(first_answer, nbformat.v4.new_code_cell(textwrap.dedent(TAMPER[tamper]).strip()))
+    return nb
+
+
+def snooping(nbk: Notebook, course_root: Path):
+    """Blank answers, plus a cell that looks for the instructor's files and the network, runs any
+    solution it finds, and prints FOUND for each success (the sandbox must leave it nothing)."""
+    code = f'''
+import os, glob, json, socket
+FOUND = []
+roots = [{str(course_root)!r}, {str(REPO)!r}, os.path.abspath(os.path.join(os.getcwd(), "..", "..", "..")),
+         os.path.expanduser("~"), "/root", "/home", "/srv", "/tmp", "/work", "/"]
+patterns = ["source/*/*.ipynb", "course/source/*/*.ipynb", "submitted/*/*/*.ipynb", "autograded/*/*/*.ipynb",
+            "release/*/*.ipynb", "gradebook.db", "course/gradebook.db", "*/gradebook.db", "*/*/gradebook.db"]
+for root in roots:
+    deep = root in roots[:1] + roots[2:3] + ["/home", "/srv"]  # small trees: search them entirely
+    for pattern in patterns + (["**/*.ipynb", "**/gradebook.db"] if deep else []):
+        for path in glob.glob(os.path.join(root, pattern), recursive=True)[:200]:
+            try:
+                text = open(path, "rb").read()
+            except OSError:
+                continue
+            if not (b"BEGIN SOLUTION" in text or b"BEGIN HIDDEN" in text or "gradebook" in path
+                    or "submitted" in path or "autograded" in path):
+                continue
+            FOUND.append(path)
+            if path.endswith(".ipynb") and b"BEGIN SOLUTION" in text:
+                for cell in json.loads(text)["cells"]:
+                    src = "".join(cell["source"])
+                    if cell["cell_type"] == "code" and "BEGIN SOLUTION" in src:
+                        try:
+                            exec(src, globals())
+                        except Exception:
+                            pass
+for target in [("1.1.1.1", 80), ("127.0.0.1", 22), ("127.0.0.1", 8888)]:
+    try:
+        socket.create_connection(target, timeout=2).close()
+        FOUND.append("network %s:%d" % target)
+    except OSError:
+        pass
+for path in ("/etc/shadow", "/root/.ssh/id_rsa", "/root/.bash_history", "/home"):
+    try:
+        os.listdir(path) if os.path.isdir(path) else open(path, "rb").read(10)
+        FOUND.append(path)
+    except OSError:
+        pass
+for pid in [p for p in os.listdir("/proc") if p.isdigit()]:  # the grader's own processes
+    try:
+        if any(word in open("/proc/%s/cmdline" % pid, "rb").read() for word in (b"nbgrader", b"pytest", b"jupyter")):
+            FOUND.append("process " + pid)
+    except OSError:
+        pass
+for line in sorted(set(FOUND)):
+    print("FOUND", line)
+print("snooping done:", len(set(FOUND)), "found")
+'''
+    nb = nbk.student()
+    first_answer = nb.cells.index(_answer(nb, nbk.parts[0].answer))
+    nb.cells.insert(first_answer, nbformat.v4.new_code_cell(code.strip()))
+    return nb
+
+
+OUTLIVE_MARK = "31337"
+
+# misbehaving code that leaves the kernel alive; each goes into its own cell
+CHAOS = {
+    "raises": "raise RuntimeError('not today')",
+    "sys_exit": "import sys\nsys.exit(0)",
+    "eats_memory": "import numpy\nhog = numpy.zeros(2**30)  # 8 GiB; the sandbox allows 6",
+    "floods_output": "print('x' * 30_000_000)\nfor i in range(200_000):\n    print(i)",
+    "outlives": (f"import subprocess\nsubprocess.Popen(['sleep', '{OUTLIVE_MARK}'], start_new_session=True)\n"
+                 f"subprocess.Popen(['sh', '-c', 'nohup sleep {OUTLIVE_MARK} >/dev/null 2>&1 &'])"),
+    "infinite_loop": "while True:\n    pass",
+    # IPython's exit() lets the cell finish, then shuts the kernel down a moment later (when
+    # exactly is a race), so it only goes where the grade does not depend on that moment
+    "exit": "exit()",
+}
+
+
+def chaos(nb, nbk: Notebook, which=CHAOS):
+    """``nb`` with one new cell per misbehaviour in ``which``, placed before the first answer."""
+    at = nb.cells.index(_answer(nb, nbk.parts[0].answer))
+    for name in reversed(list(which)):
+        nb.cells.insert(at, nbformat.v4.new_code_cell(f"# misbehaving: {name}\n" + CHAOS[name]))
+    return nb
+
+
+def rewrites_tests(nbk: Notebook):
+    """Blank answers; every test cell replaced by a print and followed by a copy claiming 100 points;
+    an answer cell that claims to be worth 50 points; a cell with corrupt nbgrader metadata."""
+    nb = nbk.student()
+    first = nbk.parts[0]
+    for c in list(_cells(nb, _is_test)):
+        c.source = "print('all good')"
+        fake = copy.deepcopy(c)
+        fake.source = "pass"
+        fake.metadata.nbgrader["points"] = 100
+        fake["id"] = c["id"] + "-copy"
+        nb.cells.insert(nb.cells.index(c) + 1, fake)
+    answer = copy.deepcopy(_answer(nb, first.answer))
+    answer.metadata.nbgrader.update(grade=True, points=50, grade_id="bonus_points")
+    answer["id"] = "bonus-points"
+    nb.cells.append(answer)
+    weird = nbformat.v4.new_code_cell("pass")
+    weird.metadata["nbgrader"] = {"grade": True, "grade_id": first.tests[0], "points": "lots", "schema_version": 99}
+    nb.cells.append(weird)
+    return nb
+
+
+def removes_tests(nbk: Notebook):
+    """Blank answers; test cells alternately deleted, or emptied with their nbgrader metadata removed;
+    the written answers' cells deleted too."""
+    nb = nbk.student()
+    keep = []
+    tests_seen = 0
+    for c in nb.cells:
+        meta = nbgrader_meta(c)
+        if _is_test(meta, c):
+            tests_seen += 1
+            if tests_seen % 2 == 1:
+                continue  # deleted
+            c.source = "pass"
+            del c.metadata["nbgrader"]
+        elif meta.get("solution") and meta.get("grade"):
+            continue  # a written answer deleted
+        keep.append(c)
+    nb.cells = keep
+    return nb
+
+
+@dataclass
+class Case:
+    name: str
+    content: object  # a notebook, or bytes to write as the file
+    points: float  # the autograded points it must get
+    every: bool = False  # tried on every assignment (else on the first one, or all with the full switch)
+    note: str = ""
+
+
+def _dump(nb) -> bytes:
+    return nbformat.writes(nb).encode()
+
+
+def catalogue(nbk: Notebook, course_root: Path = COURSE) -> list:
+    """Every submission the pipeline is tested with, for one notebook, with the points each must get."""
+    parts, full = nbk.parts, nbk.autograded_points
+    last = parts[-1]
+    even = {i for i in range(len(parts)) if i % 2 == 0}
+    odd = {i for i in range(len(parts)) if i % 2 == 1}
+    pts = lambda idx: sum(parts[i].points for i in idx)  # noqa: E731
+    return [
+        Case("solution", nbk.solution(), full, True, "the reference answers"),
+        Case("blank", nbk.student(), 0.0, True, "the exercise as released"),
+        Case("partial_even", with_parts(nbk, even), pts(even), True, "parts 1, 3, ... right, the others blank"),
+        Case("forges_records", tampered(nbk, "forges_records"), 0.0, True,
+             "right exactly where the visible tests look: the checks record the visible expected values "
+             "and a guess for the hidden ones (what hard-coding the visible answers amounts to)"),
+        Case("equals_everything", cheat_answers(nbk), 0.0, True, "every answer an object equal to everything"),
+        Case("partial_odd", with_parts(nbk, odd), pts(odd), note="parts 2, 4, ... right, the others blank"),
+        Case("rewrites_tests", rewrites_tests(nbk), 0.0, note=rewrites_tests.__doc__),
+        Case("removes_tests", removes_tests(nbk), 0.0, note=removes_tests.__doc__),
+        Case("monkeypatches", tampered(nbk, "patches_numpy_math", "patches_builtins", "patches_checks"), 0.0,
+             note="answers equal to everything, numpy/math comparisons, builtins and labkit.checks replaced"),
+        Case("hijacks_ipython", tampered(nbk, "hijacks_ipython"), 0.0,
+             note="answers equal to everything; later cells rewritten to `pass`, errors and tracebacks swallowed"),
+        Case("snoops", snooping(nbk, course_root), 0.0,
+             note="reads instructor files, runs any solution found, tries the network"),
+        Case("chaos_blank", chaos(nbk.student(), nbk, [k for k in CHAOS if k != "infinite_loop"]), 0.0,
+             note="blank answers after cells that raise, call sys.exit(), allocate 8 GiB, print 30 MB and "
+                  "200,000 lines, start processes meant to outlive grading, and call exit()"),
+        Case("chaos_solution", chaos(nbk.solution(), nbk, [k for k in CHAOS if k != "exit"]), full,
+             note="the same cells (but exit()) and an infinite loop, then correct answers: grading goes on "
+                  "and gives full marks"),
+        Case("exits_process", prepend(nbk.solution(), last.answer, "import os\nos._exit(3)"), full - last.points,
+             note="the last answer kills the kernel with os._exit; earlier parts keep their points"),
+        Case("swallows_interrupt", prepend(nbk.solution(), last.answer, """
+            import time
+            while True:
+                try:
+                    time.sleep(0.1)
+                except KeyboardInterrupt:
+                    pass
+            """), full - last.points, note="the last answer loops and ignores interrupts; the kernel is "
+                                             "stopped, earlier parts keep their points"),
+        Case("invalid_json", b'{"cells": [ this is not json', 0.0, note="a file that is not JSON"),
+    ]
+
+
+def write_submission(course_root: Path, assignment: str, student: str, notebook_name: str, content) -> Path:
+    """Put ``content`` where nbgrader collects it: submitted/<student>/<assignment>/<notebook>."""
+    dest = Path(course_root) / "submitted" / student / assignment / notebook_name
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    dest.write_bytes(content if isinstance(content, bytes) else _dump(content))
+    return dest

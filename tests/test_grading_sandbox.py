@@ -1,0 +1,63 @@
+"""The grading sandbox: a student's code, run the way autograde runs it, cannot see the
+instructor's files or reach the network, and has resource limits."""
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+from jupyter_client.manager import AsyncKernelManager
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "course"))
+
+from grader import probe  # noqa: E402
+
+needs_bwrap = pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap is not installed")
+
+
+@pytest.fixture(scope="module")
+def course_with_secrets(tmp_path_factory):
+    """A course folder holding everything a student must not read."""
+    course = tmp_path_factory.mktemp("course")
+    for rel in ("source/00-x/x.ipynb", "submitted/alice/00-x/x.ipynb", "autograded/bob/00-x/x.ipynb",
+                "release/00-x/x.ipynb", "feedback/bob/00-x/x.html", ".grading-cache/00-x/x.json"):
+        (course / rel).parent.mkdir(parents=True, exist_ok=True)
+        (course / rel).write_text("### BEGIN SOLUTION secret")
+    (course / "gradebook.db").write_text("grades")
+    (course / "nbgrader_config.py").write_text("c = get_config()")
+    return course
+
+
+@needs_bwrap
+@pytest.mark.slow
+def test_student_code_sees_none_of_the_instructors_files(course_with_secrets):
+    paths = probe.secret_paths(course_with_secrets)
+    report = probe.probe(course_with_secrets, paths)
+    exposed = {p: v for p, v in report["paths"].items() if v["exists"] or v["readable"]}
+    assert exposed == {}
+    assert all(v != "open" for v in report["network"].values()), report["network"]
+    assert probe.sealed(report)
+    # the working folder holds the data files, not the notebooks (which carry the restored tests)
+    assert report["listdir"] == ["data.csv"]
+    limits = report["limits"]
+    assert 0 < limits["AS"] <= 8 * 2**30 and 0 < limits["CPU"] <= 3600 and 0 < limits["FSIZE"] <= 2**30
+    assert report["pid"] < 10, "the kernel runs in its own process namespace"
+    assert "HOME" in report["env"] and not any(k.startswith(("SSH_", "AWS_", "GITHUB_")) for k in report["env"])
+
+
+@pytest.mark.slow
+def test_the_probe_does_find_files_when_there_is_no_sandbox(course_with_secrets):
+    """The check above can fail: a plain kernel reads the instructor's files."""
+    report = probe.probe(course_with_secrets, probe.secret_paths(course_with_secrets),
+                         kernel_manager_class=AsyncKernelManager)
+    assert report["paths"][str(course_with_secrets / "gradebook.db")]["readable"]
+    assert report["paths"][str(course_with_secrets / "source")]["readable"]
+    assert not probe.sealed(report)
+
+
+def test_missing_bubblewrap_is_explained(monkeypatch):
+    from grader import sandbox
+
+    monkeypatch.setattr(sandbox.shutil, "which", lambda name: None)
+    with pytest.raises(RuntimeError, match="apt-get install bubblewrap"):
+        sandbox.find_bwrap()
