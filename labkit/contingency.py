@@ -752,11 +752,15 @@ def alternative_shapes(curves: Curves) -> dict:
 
 
 def _step_axis(ax, curves: Curves, show_schedule: bool = True):
+    from matplotlib.ticker import FuncFormatter
+
     ax.set_xscale("symlog", linthresh=1.0, linscale=0.3)
     ax.set_xlim(0, max(int(curves.steps[-1]), 1) * 1.05)
     ax.set_xlabel("training step (log scale)")
     spe = curves.steps_per_epoch
     top = ax.secondary_xaxis("top", functions=(lambda s: np.asarray(s) / spe, lambda e: np.asarray(e) * spe))
+    top.set_xscale("symlog", linthresh=1.0 / spe, linscale=0.3)  # the same symlog, in epochs: aligned ticks
+    top.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
     top.set_xlabel("epoch")
     if show_schedule:
         ax.plot(curves.steps, np.zeros_like(curves.steps, dtype=float), "|", color="0.5", ms=6,
@@ -794,7 +798,7 @@ def plot_ratio(curves, ax=None, alternatives: bool = True, show_schedule: bool =
     _step_axis(ax, first, show_schedule)
     ax.set_ylabel("R± = R+ / R−")
     ax.set_ylim(bottom=0)
-    ax.legend(fontsize=7, loc="upper right")
+    ax.legend(fontsize=7, loc="upper left")
     if title:
         ax.set_title(title, fontsize=10)
     return ax
