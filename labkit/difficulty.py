@@ -237,8 +237,10 @@ def _stacked(model) -> tuple[nn.Module, dict, dict]:
     return template, params, buffers
 
 
-def _chunk(n_per_example: int, S: int, budget: int = 2**26) -> int:
-    """Examples per chunk so that S x chunk x n_per_example floats stay within ``budget``."""
+def _chunk(n_per_example: int, S: int, device: torch.device) -> int:
+    """Examples per chunk so that the S x chunk x n_per_example per-example gradients stay small:
+    16 M floats on a CPU (larger chunks fall out of the cache and run slower there), 256 M on a GPU."""
+    budget = 2**28 if device.type == "cuda" else 2**24
     return max(1, min(4096, budget // max(1, S * n_per_example)))
 
 
@@ -254,7 +256,7 @@ def grad_norms(model, X, y, batch_size: int | None = None) -> torch.Tensor:
     y = check_labels(y, n=len(X)).to(device)
     S = next(iter(params.values())).shape[0]
     n_params = sum(v[0].numel() for v in params.values())
-    batch_size = batch_size or _chunk(n_params, S)
+    batch_size = batch_size or _chunk(n_params, S, device)
     was = template.training
     template.eval()
 
@@ -323,15 +325,35 @@ def prediction_depth(model: nn.Module, support: Data, query: Data | None = None,
     """Prediction depth of each example of ``query`` (default: the support set itself, each example
     left out of its own vote) for one model: k-NN probes with the support set's given labels on
     the input and on every block's output before the head. Values 0 .. number of hidden blocks + 1."""
+    return _depths(model, support, [query], k, batch_size)[0]
+
+
+def _input_probes(support: Data, queries: list, k: int, batch_size: int = 1024) -> list:
+    """The k-NN predictions on the raw input: the same for every model, so computed once."""
+    return [knn_predict(support.X, support.y, None if q is None else q.X.to(support.X.device), k=k,
+                        n_classes=support.n_classes, batch_size=batch_size) for q in queries]
+
+
+def _depths(model: nn.Module, support: Data, queries: list, k: int, batch_size: int = 1024,
+            input_probes: list | None = None) -> list:
+    """Prediction depths for several query sets (None: the support set, leave-one-out), reusing
+    the support set's block outputs and, if given, the input-layer probes."""
     feats = block_features(model, support.X, batch_size)
-    qfeats = None if query is None else block_features(model, query.X, batch_size)
-    target = support if query is None else query
-    final = predict_logits(model, target.X, batch_size).argmax(1)
-    probes = torch.stack([knn_predict(f, support.y, None if qfeats is None else qfeats[l], k=k,
-                                      n_classes=support.n_classes, batch_size=batch_size)
-                          for l, f in enumerate(feats)])
-    # the number of layers is probes + the head, so a full disagreement gives len(feats)
-    return depth_from_probes(probes, final).cpu()
+    out = []
+    for j, query in enumerate(queries):
+        target = support if query is None else query
+        qfeats = None if query is None else block_features(model, query.X, batch_size)
+        final = predict_logits(model, target.X, batch_size).argmax(1)
+        probes = []
+        for layer, f in enumerate(feats):
+            if layer == 0 and input_probes is not None:
+                probes.append(input_probes[j].to(final.device))
+                continue
+            probes.append(knn_predict(f, support.y, None if qfeats is None else qfeats[layer], k=k,
+                                      n_classes=support.n_classes, batch_size=batch_size))
+        # the layers are the probes plus the head, so a full disagreement gives len(feats)
+        out.append(depth_from_probes(torch.stack(probes), final).cpu())
+    return out
 
 
 # ----------------------------------------------------------------------------------------------
@@ -374,19 +396,20 @@ class ScoreTracker:
         idx, logits, targets = state.index, state.logits.float(), state.targets
         if idx.dim() == 1:  # lk.fit: one model
             idx, logits, targets = idx[None], logits[None], targets[None]
-        rows = self.rows[:, None].expand_as(idx)
-        p = logits.softmax(-1)
+        flat = (self.rows[:, None] * self.loss_sum.shape[1] + idx).flatten()  # (seed, example) as one index
+        logp = logits.log_softmax(-1)
+        p = logp.exp()
         own = p.gather(-1, targets[..., None]).squeeze(-1)
         other = p.scatter(-1, targets[..., None], -1.0).amax(-1)
-        loss = -logits.log_softmax(-1).gather(-1, targets[..., None]).squeeze(-1)
-        correct = logits.argmax(-1) == targets
-        self.loss_sum[rows, idx] += loss
-        self.margin_sum[rows, idx] += own - other
-        self.count[rows, idx] += 1
-        self.forgotten[rows, idx] += (self.prev_correct[rows, idx] & ~correct).float()
-        self.prev_correct[rows, idx] = correct
-        self.ever_correct[rows, idx] |= correct
-        self.last_wrong_epoch[rows[~correct], idx[~correct]] = float(state.epoch)
+        correct = (logits.argmax(-1) == targets).flatten()
+        self.loss_sum.view(-1).index_add_(0, flat, -logp.gather(-1, targets[..., None]).flatten())
+        self.margin_sum.view(-1).index_add_(0, flat, (own - other).flatten())
+        self.count.view(-1).index_add_(0, flat, torch.ones_like(own).flatten())
+        prev = self.prev_correct.view(-1)
+        self.forgotten.view(-1).index_add_(0, flat, (prev[flat] & ~correct).float())
+        prev[flat] = correct
+        self.ever_correct.view(-1)[flat] |= correct
+        self.last_wrong_epoch.view(-1)[flat[~correct]] = float(state.epoch)
         if state.step == self.early_step or state.step in self.vog_steps:
             self._checkpoint(state)
 
@@ -566,12 +589,14 @@ def compute_scores(build: Callable[[], nn.Module], train: Data, *, seeds: Sequen
     n_layers, depth_val = None, None
     if "depth" in scores:
         t1 = time.perf_counter()
+        queries = [None] if depth_data is None else [None, depth_data.to(device)]
+        shared = _input_probes(train_dev, queries, k)
         rows, val_rows = [], []
         for m in models:
-            m.to(device)
-            rows.append(prediction_depth(m, train_dev, k=k))
+            depths = _depths(m.to(device), train_dev, queries, k, input_probes=shared)
+            rows.append(depths[0])
             if depth_data is not None:
-                val_rows.append(prediction_depth(m, train_dev, depth_data.to(device), k=k))
+                val_rows.append(depths[1])
         per_seed["depth"] = torch.stack(rows).double().numpy()
         depth_val = torch.stack(val_rows).double().numpy() if val_rows else None
         n_layers = len(block_features(models[0], train_dev.X[:2]))
