@@ -8,8 +8,9 @@ the tracker, in one process, on the lecture's class-scale data and deep nets.
 Each D is trained from four seeds at once (lk.fit_many), exactly as in the lecture: batch 64, the
 lecture's epochs, every step recorded through the first epoch, then 20 log-spaced steps. Runs alternate tracked / untracked and the best of ``--repeats`` is kept for each,
 so a busy machine penalises both alike. The overhead is (tracked - untracked) / untracked, from wall
-time and from process CPU time. The target is under 50 % on a CPU and under 10 % on a GPU; the exit
-status is 1 when the CNN (the expensive case) misses it.
+time and from process CPU time; the verdict uses CPU time on a CPU (on a shared machine wall time also
+measures the neighbours) and wall time on a GPU. The target is under 50 % on a CPU and under 10 % on a
+GPU; the exit status is 1 when the CNN (the expensive case) misses it.
 """
 from __future__ import annotations
 
@@ -88,13 +89,16 @@ def main(argv=None) -> int:
         (tw, tc, recorded), (uw, uc, _) = best[True], best[False]
         steps = spec["epochs"] * math.ceil(len(train) / BATCH)
         over_wall, over_cpu = 100 * (tw - uw) / uw, 100 * (tc - uc) / uc
-        verdict = "met" if over_wall < target else "NOT met"
+        # On a CPU the verdict uses process CPU time: on a shared machine, wall time also measures the
+        # neighbours. On a GPU the work is asynchronous and CPU time says little: wall time decides.
+        judged = over_cpu if device.type == "cpu" else over_wall
+        verdict = "met" if judged < target else "NOT met"
         print(f"{name}: {spec['epochs']} epochs, {steps} steps, {recorded} recorded\n"
               f"  untracked {uw:8.1f} s wall {uc:8.1f} s cpu\n"
               f"  tracked   {tw:8.1f} s wall {tc:8.1f} s cpu\n"
               f"  overhead  {over_wall:7.0f} %  wall {over_cpu:7.0f} %  cpu   (target < {target:g} %: {verdict})",
               flush=True)
-        if name == "CNN" and over_wall >= target:
+        if name == "CNN" and judged >= target:
             failed = True
     return 1 if failed else 0
 
