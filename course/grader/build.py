@@ -238,12 +238,15 @@ def render_lectures(lectures: Path = REPO / "lectures", out: Path = REPO / "rend
     out.mkdir(parents=True, exist_ok=True)
     saved = {k: os.environ.get(k) for k in ("LABKIT_SCALE", "LABKIT_PROGRESS", "MPLBACKEND")}
     os.environ.update(LABKIT_SCALE="smoke", LABKIT_PROGRESS="0", MPLBACKEND="Agg")
-    done = []
+    done, failed = [], []
     try:
         for path in notebooks:
             nb = nbformat.read(path, as_version=4)
-            NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                           resources={"metadata": {"path": str(path.parent)}}).execute()
+            try:
+                NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                               resources={"metadata": {"path": str(path.parent)}}).execute()
+            except Exception as err:  # keep what ran, with the error, and go on with the next lecture
+                failed.append(f"{path.name}: {type(err).__name__}: {str(err).strip().splitlines()[-1:]}")
             nbformat.write(nb, out / path.name)
             html, _ = HTMLExporter().from_notebook_node(nb)
             (out / path.with_suffix(".html").name).write_text(html)
@@ -255,6 +258,8 @@ def render_lectures(lectures: Path = REPO / "lectures", out: Path = REPO / "rend
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
+    if failed:
+        raise SystemExit("these lectures stopped with an error (see rendered/):\n  " + "\n  ".join(failed))
     return done
 
 

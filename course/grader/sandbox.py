@@ -136,7 +136,10 @@ def sandbox_spec(command: list, cwd: str, private: str, *, memory: int, cpu_seco
     for k, v in base_env.items():
         args += ["--setenv", k, str(v)]
     return {"bwrap": args, "inject": inject, "command": list(command),
-            "limits": {"AS": memory, "CPU": cpu_seconds, "FSIZE": file_size, "NOFILE": 1024, "CORE": 0}}
+            # NPROC counts all processes of the user and does not bind root: it stops fork bombs
+            # of an unprivileged grader only
+            "limits": {"AS": memory, "CPU": cpu_seconds, "FSIZE": file_size, "NOFILE": 1024, "CORE": 0,
+                       "NPROC": 4096}}
 
 
 class SandboxKernelManager(AsyncKernelManager):
@@ -170,6 +173,8 @@ class SandboxKernelManager(AsyncKernelManager):
         cmd = super().format_kernel_cmd(extra_arguments)
         if not self._sandboxed():
             return cmd
+        if any("ipykernel" in part for part in cmd):  # no parent process in sight: skip the banner
+            cmd = [*cmd, "--quiet"]
         spec = sandbox_spec(cmd, self._cwd, self._private, memory=self.memory_limit, cpu_seconds=self.cpu_limit,
                             file_size=self.file_size_limit, tmp_size=self.tmp_size, work_size=self.work_size,
                             extra_ro=self.extra_ro_paths)

@@ -1,0 +1,82 @@
+"""Fast checks of the grading pipeline's pieces (the end-to-end runs are in test_grading_pipeline)."""
+import json
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "course"))
+
+from grader import records, submissions, verify  # noqa: E402
+from grader.build import find_assignments  # noqa: E402
+
+
+@pytest.mark.parametrize("content", [b"{not json", json.dumps({"cells": 3}).encode(), b"\xff\xfe\x00garbage",
+                                     json.dumps([1, 2]).encode()])
+def test_unreadable_submissions_are_kept_aside_and_replaced(tmp_path, content):
+    path = tmp_path / "warmup.ipynb"
+    path.write_bytes(content)
+    assert verify.readable(path) is not None
+    verify.replace_unreadable("00-warmup", "someone", [str(path)])
+    assert (tmp_path / "warmup.ipynb.unreadable").read_bytes() == content
+    nb = nbformat.read(path, as_version=4)
+    assert verify.readable(path) is None and "could not read" in nb.cells[0].source
+
+
+def test_readable_notebooks_are_left_alone(tmp_path):
+    path = tmp_path / "ok.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1")]), path)
+    before = path.read_bytes()
+    verify.replace_unreadable("a", "s", [str(path)])
+    assert path.read_bytes() == before and not (tmp_path / "ok.ipynb.unreadable").exists()
+
+
+def _cell(outputs, grade=True):
+    cell = nbformat.v4.new_code_cell("checks...")
+    cell.metadata["nbgrader"] = {"grade": grade, "solution": False, "grade_id": "t", "points": 1}
+    cell.outputs = [nbformat.NotebookNode(o) for o in outputs]
+    return cell
+
+
+def _record(**kw):
+    from labkit.checks import RECORD_MIME
+
+    return {"output_type": "display_data", "metadata": {}, "data": {RECORD_MIME: json.dumps(kw)}}
+
+
+def test_verdict_needs_no_error_and_matching_records():
+    ref = [{"kind": "equal", "what": "n", "got": 3}]
+    assert verify.verdict(_cell([_record(kind="equal", what="n", got=3)]), ref) is None
+    assert "reference solution gives 3" in verify.verdict(_cell([_record(kind="equal", what="n", got=4)]), ref)
+    assert "recorded 0 checks" in verify.verdict(_cell([]), ref)
+    assert "recorded 2 checks" in verify.verdict(
+        _cell([_record(kind="equal", what="n", got=3), _record(kind="equal", what="n", got=3)]), ref)
+    stderr = {"output_type": "stream", "name": "stderr", "text": "warning"}
+    assert "error" in verify.verdict(_cell([_record(kind="equal", what="n", got=3), stderr]), ref)
+    broken = {"output_type": "display_data", "metadata": {}, "data": {_record()["data"].popitem()[0]: "{oops"}}
+    assert verify.verdict(_cell([broken]), ref) is not None
+
+
+def test_records_are_read_in_order_and_damaged_ones_count_as_missing():
+    cell = _cell([_record(kind="true", what="a", got=True), {"output_type": "stream", "name": "stdout", "text": "x"},
+                  _record(kind="true", what="b", got=False)])
+    assert [r["what"] for r in records.cell_records(cell)] == ["a", "b"]
+
+
+def test_defined_names_of_an_answer_cell():
+    code = "data = 1\ntrain, (val, test) = 1, (2, 3)\ndef f(x):\n    y = 2\nclass C: pass\nz: int = 3\n"
+    assert submissions.defined_names(code) == ["data", "train", "val", "test", "f", "C", "z"]
+
+
+@pytest.mark.parametrize("assignment", find_assignments())
+def test_each_assignment_has_parts_whose_points_add_up(assignment):
+    for nbk in submissions.notebooks(assignment):
+        parts = nbk.parts
+        assert parts and all(p.tests and p.points > 0 for p in parts)
+        cases = {c.name: c for c in submissions.catalogue(nbk)}
+        assert cases["solution"].points == nbk.autograded_points
+        assert cases["partial_even"].points + cases["partial_odd"].points == nbk.autograded_points
+        assert {c.name for c in cases.values() if c.every} >= {"solution", "blank", "partial_even",
+                                                                "forges_records", "equals_everything"}
