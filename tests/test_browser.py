@@ -23,13 +23,20 @@ from pathlib import Path
 
 import pytest
 
+try:
+    from playwright.sync_api import expect, sync_playwright
+except ImportError:  # the dev extra is not installed
+    expect = sync_playwright = None
+
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "artifacts"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow,
               pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed: sudo apt-get install chromium "
-                                                           "(Debian/Ubuntu); CI installs it in .ci/run")]
+                                                           "(Debian/Ubuntu); CI installs it in .ci/run"),
+              pytest.mark.skipif(sync_playwright is None, reason="the playwright package is not installed: "
+                                                                 "pip install -e '.[dev]'")]
 
 
 def _free_port() -> int:
@@ -98,8 +105,6 @@ def jupyterlab(tmp_path):
 
 @pytest.mark.timeout(420)
 def test_l1_widget_renders_and_responds(jupyterlab):
-    from playwright.sync_api import expect, sync_playwright
-
     base, token = jupyterlab
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as pw:
