@@ -422,6 +422,10 @@ def _model_device(model) -> torch.device:
     return p.device if p is not None else torch.device("cpu")
 
 
+_REUSED = ("this tracker has already recorded a training run; create a new ContingencyTracker for each run "
+           "(the classical models can be shared)")
+
+
 def _member(ens: Ensemble, s: int) -> Callable[[torch.Tensor], torch.Tensor]:
     """The forward pass of seed ``s`` of an Ensemble, without copying its parameters."""
     params = {k: v[s] for k, v in ens.params.items()}
@@ -501,6 +505,8 @@ class ContingencyTracker:
 
     def start(self, model) -> "ContingencyTracker":
         """Record the untrained model (step 0)."""
+        if self._initial is not None or self._steps:
+            raise RuntimeError(_REUSED)
         t = time.perf_counter()
         self._initial = self._correct(model)
         self.seconds += time.perf_counter() - t
@@ -515,6 +521,8 @@ class ContingencyTracker:
             self._schedule.discard(0)
         if state.step not in self._schedule and not state.stop:
             return
+        if self._steps and state.step <= self._steps[-1]:
+            raise RuntimeError(_REUSED)
         t = time.perf_counter()
         correct = self._correct(state.model)
         if self._buffer is None:

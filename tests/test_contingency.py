@@ -187,6 +187,13 @@ def test_tracker_errors(small):
         ct.ContingencyTracker(test).result()
     with pytest.raises(TypeError, match="labkit Data"):
         ct.ContingencyTracker(test.X)
+    used = ct.ContingencyTracker(test, {"M": np.ones(len(test), bool)}, dense_steps=2, n_sparse=1)
+    model = lk.models.MLP(train.input_shape, 10, hidden=(8,))
+    ct.track(model, train, used, steps=3)
+    with pytest.raises(RuntimeError, match="already recorded"):
+        ct.track(model, train, used, steps=3)
+    with pytest.raises(RuntimeError, match="already recorded"):
+        lk.fit(model, train, steps=3, callbacks=[used])
     run = _fake_run()
     with pytest.raises(KeyError, match="no classical model"):
         run.curves("nope")
