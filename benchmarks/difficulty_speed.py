@@ -18,12 +18,14 @@ scikit-learn's ``KNeighborsClassifier`` on every layer for prediction depth.
 Both use the same model, optimizer (Adam, lr 1e-3), batch size, epochs, checkpoints and k. The
 script prints both times, the ratio, and how well the two sets of seed-averaged scores agree (they
 come from different batch orders, so they agree closely, not exactly). The target on a CPU is a
-ratio of at least 5; the exit status is 1 when it is missed.
+ratio of at least 5 in CPU time (wall time is printed too; other jobs on a shared machine distort
+it); the exit status is 1 when it is missed.
 
 ``--full`` (for a GPU) times the same on 20,000 MNIST-sized images (1x28x28, random tensors unless
 the MNIST files are at hand) with an MLP and on 10,000 CIFAR-10-sized tensors (3x32x32) with a
 small CNN. There the plain way runs on fewer seeds and its per-example loop on a part of the set,
 and both times are scaled up (one run after another grows linearly; the script prints what it did).
+On random tensors there is nothing to learn, so the agreement line means little there.
 """
 from __future__ import annotations
 
@@ -199,7 +201,7 @@ def compare(title, build, data, seeds, epochs, batch_size, device, grand_limit=N
         agree.append(f"{s} {spearmanr(a, b).statistic:.2f}")
     print("  Spearman between the two ways' seed-averaged scores (different batch orders): " + ", ".join(agree),
           flush=True)
-    return pw / lw
+    return pw / lw, pc / lc
 
 
 def main(argv=None) -> int:
@@ -218,12 +220,13 @@ def main(argv=None) -> int:
     if not args.full:
         train = lk.data.train_val_test_split(lk.data.load_digits(), seed=0).train
         build = lambda: lk.models.MLP(train.input_shape, 10, hidden=(128,) * 4)
-        ratio = compare("digits (the lecture's MLP 4x128)", build, train, seeds, args.epochs, 128, device,
-                        repeats=args.repeats)
-        target = TARGET_CPU if device.type == "cpu" else None
-        if target:
-            print(f"target >= {target:g}x on a CPU: {'met' if ratio >= target else 'NOT met'}")
-        return 0 if target is None or ratio >= target else 1
+        wall, cpu = compare("digits (the lecture's MLP 4x128)", build, train, seeds, args.epochs, 128, device,
+                            repeats=args.repeats)
+        if device.type != "cpu":
+            return 0
+        # judged on CPU time, which other jobs on a shared machine disturb far less than wall time
+        print(f"target >= {TARGET_CPU:g}x on a CPU (CPU time): {'met' if cpu >= TARGET_CPU else 'NOT met'} ({cpu:.1f}x)")
+        return 0 if cpu >= TARGET_CPU else 1
     if device.type != "cuda":
         print("--full is meant for a GPU; running it on a CPU would take hours.")
         return 1
