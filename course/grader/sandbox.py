@@ -102,12 +102,14 @@ def sandbox_spec(command: list, cwd: str, private: str, *, memory: int, cpu_seco
             args += ["--ro-bind", str(p), str(p)]
     if Path("/sys/devices/system/cpu").is_dir():  # CPU topology for torch's thread pools
         args += ["--ro-bind", "/sys/devices/system/cpu", "/sys/devices/system/cpu"]
+    # The private /tmp comes first: an installation that lives under /tmp (a checkout there, say)
+    # is then bound on top of it rather than hidden by it.
+    args += ["--size", str(tmp_size), "--tmpfs", "/tmp", "--dir", "/tmp/home", "--dir", "/tmp/home/.cache",
+             "--dir", "/tmp/home/.cache/matplotlib"]
     ro = {Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve(), Path(sys.exec_prefix).resolve(),
           _package_dir("labkit"), *[Path(p).resolve() for p in extra_ro]}
     for p in sorted(ro):
         args += ["--ro-bind", str(p), str(p)]
-    args += ["--size", str(tmp_size), "--tmpfs", "/tmp", "--dir", "/tmp/home", "--dir", "/tmp/home/.cache",
-             "--dir", "/tmp/home/.cache/matplotlib"]
     inject = []  # (host file, path inside): copied in by the launcher through file descriptors
     font = _matplotlib_font_cache()
     if font is not None:
