@@ -741,7 +741,8 @@ def fit_subsets(build: Callable[[], nn.Module], train: Data, subsets: Sequence, 
         for m, (i, s) in zip(models, members):
             runtime.seed_everything(s)
             fit(m, data.subset(index[i]), steps=steps, batch_size=B, optimizer=optimizer, lr=lr,
-                weight_decay=weight_decay, seed=s, device=device, amp=amp, eval_every=0, progress=False)
+                weight_decay=weight_decay, seed=s, device=device, amp=amp, eval_every=0, progress=False,
+                drop_last=True)
         return SubsetRuns(Ensemble(models), members, time.perf_counter() - start)
     ens = Ensemble(models)
     opt = make_optimizer(list(ens.params.values()), optimizer, lr, weight_decay)

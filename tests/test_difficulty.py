@@ -375,6 +375,17 @@ def test_fit_subsets_trains_each_member_like_fit_on_its_subset(tiny):
         dif.fit_subsets(build, tiny, [np.array([0, 100])], steps=1)
 
 
+def test_fit_subsets_trains_batchnorm_models_one_at_a_time(tiny):
+    build = lambda: lk.models.SmallCNN(tiny.input_shape, tiny.n_classes, width=4, depth=2, norm="batch")
+    runs = dif.fit_subsets(build, tiny, [np.arange(40), np.arange(30, 70)], seeds=[0, 1], steps=4, batch_size=16)
+    logits = runs.predict_logits(tiny.X)
+    assert logits.shape == (4, 70, 10) and torch.isfinite(logits).all()
+    lk.seed_everything(1)
+    alone = build()
+    lk.fit(alone, tiny.subset(np.arange(30, 70)), steps=4, batch_size=16, seed=1, drop_last=True, eval_every=0)
+    np.testing.assert_allclose(logits[3], lk.predict_logits(alone, tiny.X), atol=1e-4)
+
+
 def test_data_diet_rows(tiny):
     test = lk.data.load_digits().subset(torch.arange(1500, 1797))
     h = np.arange(70, dtype=float)
