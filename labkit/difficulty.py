@@ -36,6 +36,7 @@ inside the same runs, with ``torch.func`` vectorised over examples *and* seeds.
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
@@ -415,7 +416,6 @@ class ScoreTracker:
 
     @torch.no_grad()
     def _checkpoint(self, state) -> None:
-        import time
         start = time.perf_counter()
         model = state.model
         X, y = self.train.X, self.train.y
@@ -552,7 +552,6 @@ def compute_scores(build: Callable[[], nn.Module], train: Data, *, seeds: Sequen
                   **fit_kwargs)
     if vectorise is None:
         vectorise = not _has_batchnorm(build())
-    import time
     t0 = time.perf_counter()
     train_dev = train.to(device)
     tracker = ScoreTracker(train_dev, len(seeds), early_step, vog_steps, scores, grad_batch_size)
@@ -711,7 +710,6 @@ def fit_subsets(build: Callable[[], nn.Module], train: Data, subsets: Sequence, 
     member, whatever its subset's size. Models with BatchNorm are trained one after another with
     :func:`labkit.fit` instead. The batch size is capped by the smallest subset.
     """
-    import time
     if not isinstance(train, Data):
         raise TypeError(f"train must be a labkit Data, got {type(train).__name__}")
     if len(subsets) == 0:
