@@ -267,7 +267,8 @@ for path in ("/etc/shadow", "/root/.ssh/id_rsa", "/root/.bash_history", "/home")
         pass
 for pid in [p for p in os.listdir("/proc") if p.isdigit()]:  # the grader's own processes
     try:
-        if any(word in open("/proc/%s/cmdline" % pid, "rb").read() for word in (b"nbgrader", b"pytest", b"jupyter")):
+        args = open("/proc/%s/cmdline" % pid, "rb").read().split(b"\\0")[:3]
+        if any(os.path.basename(a) in (b"nbgrader", b"pytest", b"jupyter-lab") for a in args):
             FOUND.append("process " + pid)
     except OSError:
         pass
@@ -376,7 +377,7 @@ def catalogue(nbk: Notebook, course_root: Path = COURSE) -> list:
         Case("forges_records", tampered(nbk, "forges_records"), 0.0, True,
              "right exactly where the visible tests look: the checks record the visible expected values "
              "and a guess for the hidden ones (what hard-coding the visible answers amounts to)"),
-        Case("equals_everything", cheat_answers(nbk), 0.0, True, "every answer an object equal to everything"),
+        Case("equals_everything", cheat_answers(nbk), 0.0, note="every answer an object equal to everything"),
         Case("partial_odd", with_parts(nbk, odd), pts(odd), note="parts 2, 4, ... right, the others blank"),
         Case("rewrites_tests", rewrites_tests(nbk), 0.0, note=rewrites_tests.__doc__),
         Case("removes_tests", removes_tests(nbk), 0.0, note=removes_tests.__doc__),

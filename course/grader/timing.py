@@ -7,7 +7,6 @@ in a real class).
 from __future__ import annotations
 
 import os
-import resource
 import tempfile
 from pathlib import Path
 
@@ -33,19 +32,16 @@ def report(assignment: str, students: int = 30, log=print) -> dict:
                 content = {"solution": nbk.solution(), "blank": nbk.student(),
                            "half": subs.with_parts(nbk, {0})}[kind]
                 subs.write_submission(course.root, assignment, f"student{i:03d}", nbk.name, content)
-        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         code, many, text = course.autograde(assignment, log_name="class")
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
         if code != 0:
             raise RuntimeError(text[-3000:])
-        cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
         grades = course.grades(assignment)
     load = os.getloadavg()[0]
     result = {"assignment": assignment, "first_run_s": first, "one_submission_s": one,
               "students": students, "class_s": many, "per_submission_s": many / (students + 1),
-              "class_cpu_s": cpu, "graded": len(grades), "load": load}
+              "graded": len(grades), "load": load}
     log(f"{assignment}: first run (reference solution + 1 submission) {first:.1f} s; "
         f"1 submission {one:.1f} s; {students + 1} submissions {many:.1f} s wall "
-        f"({many / (students + 1):.1f} s each), {cpu:.0f} s CPU ({cpu / (students + 1):.1f} s each); "
+        f"({many / (students + 1):.1f} s each); "
         f"{len(grades)} graded; load average at the end {load:.1f}")
     return result
