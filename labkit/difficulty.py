@@ -49,7 +49,8 @@ from torch.func import functional_call, grad, vmap
 
 from . import runtime
 from .data.core import Data
-from .training import Ensemble, _has_batchnorm, fit, fit_many, make_optimizer, predict_logits
+from .training import (Ensemble, _has_batchnorm, fit, fit_many, make_optimizer, per_example_grad_norms,
+                       predict_logits, stacked_state)
 from .validation import check_fraction, check_labels, check_option, check_positive_int
 
 SCORES = ("loss", "margin", "el2n", "grand", "forgetting", "vog", "depth")
@@ -223,58 +224,12 @@ def depth_from_probes(probe_preds, final_pred) -> torch.Tensor:
 # per-example gradients of several models at once (torch.func)
 
 
-def _stacked(model) -> tuple[nn.Module, dict, dict]:
-    """(template module, parameters [S, ...], buffers [S, ...]) for an Ensemble or one nn.Module."""
-    if isinstance(model, Ensemble):
-        template = model.models[0]
-        params = {k: v.detach() for k, v in model.params.items()}
-        buffers = {k: v.detach() for k, v in model.buffers.items()}
-    elif isinstance(model, nn.Module):
-        template = model
-        params = {k: v.detach()[None] for k, v in model.named_parameters()}
-        buffers = {k: v.detach()[None] for k, v in model.named_buffers()}
-    else:
-        raise TypeError(f"expected an nn.Module or a labkit Ensemble, got {type(model).__name__}")
-    return template, params, buffers
-
-
-def _chunk(n_per_example: int, S: int, device: torch.device) -> int:
-    """Examples per chunk so that the S x chunk x n_per_example per-example gradients stay small:
-    16 M floats on a CPU (larger chunks fall out of the cache and run slower there), 256 M on a GPU."""
-    budget = 2**28 if device.type == "cuda" else 2**24
-    return max(1, min(4096, budget // max(1, S * n_per_example)))
-
-
 def grad_norms(model, X, y, batch_size: int | None = None) -> torch.Tensor:
     """GraNd: the norm of each example's loss gradient w.r.t. all parameters, for one model or
     every member of an Ensemble at once. Returns [S, N] (S = 1 for a single model), on the CPU.
-
-    ``vmap(grad)`` over examples nested in ``vmap`` over stacked seeds; eval mode.
-    """
-    template, params, buffers = _stacked(model)
-    device = next(iter(params.values())).device
-    X = torch.as_tensor(X).float().to(device)
-    y = check_labels(y, n=len(X)).to(device)
-    S = next(iter(params.values())).shape[0]
-    n_params = sum(v[0].numel() for v in params.values())
-    batch_size = batch_size or _chunk(n_params, S, device)
-    was = template.training
-    template.eval()
-
-    def loss_one(p, b, x, t):
-        out = functional_call(template, (p, b), (x.unsqueeze(0),))
-        return F.cross_entropy(out.float(), t.unsqueeze(0))
-
-    per_model = vmap(vmap(grad(loss_one), in_dims=(None, None, 0, 0)), in_dims=(0, 0, None, None))
-    out = []
-    try:
-        for i in range(0, len(X), batch_size):
-            g = per_model(params, buffers, X[i:i + batch_size], y[i:i + batch_size])
-            sq = sum(v.flatten(2).pow(2).sum(2) for v in g.values())
-            out.append(sq.sqrt().cpu())
-    finally:
-        template.train(was)
-    return torch.cat(out, dim=1)
+    Exact; see :func:`labkit.per_example_grad_norms` for how."""
+    norms = per_example_grad_norms(model, (torch.as_tensor(X).float(), torch.as_tensor(y)), batch_size)
+    return norms if norms.dim() == 2 else norms[None]
 
 
 def input_gradients(model, X, y, batch_size: int = 1024) -> torch.Tensor:
@@ -283,7 +238,7 @@ def input_gradients(model, X, y, batch_size: int = 1024) -> torch.Tensor:
     In eval mode every example's logit depends only on its own input, so one gradient of the
     summed logits gives all examples' gradients; ``vmap`` runs it for every seed at once.
     """
-    template, params, buffers = _stacked(model)
+    template, params, buffers = stacked_state(model)
     device = next(iter(params.values())).device
     X = torch.as_tensor(X).float().to(device)
     y = check_labels(y, n=len(X)).to(device)

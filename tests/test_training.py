@@ -171,19 +171,77 @@ def test_fit_many_rejects_batchnorm_and_bad_seeds(splits):
         lk.fit_many(lambda: mlp(splits.train), splits.train, seeds=[], epochs=1)
 
 
-def test_per_example_grad_norms_match_a_loop(splits):
+def loop_grad_norms(model, data):
+    """The slow reference: one backward pass per example."""
+    model.eval()
+    out = []
+    for x, y in zip(data.X, data.y):
+        model.zero_grad()
+        F.cross_entropy(model(x[None]), y[None]).backward()
+        out.append(torch.sqrt(sum(p.grad.pow(2).sum() for p in model.parameters() if p.grad is not None)))
+    return torch.stack(out)
+
+
+class SharedLinear(torch.nn.Module):
+    """One linear layer applied twice: its gradient is a sum of two outer products."""
+
+    def __init__(self):
+        super().__init__()
+        self.inp, self.shared, self.head = torch.nn.Linear(64, 16), torch.nn.Linear(16, 16), torch.nn.Linear(16, 10)
+
+    def forward(self, x):
+        h = self.inp(x.flatten(1)).relu()
+        return self.head(self.shared(self.shared(h).relu()).relu())
+
+
+class TokenLinear(torch.nn.Module):
+    """A linear layer on a sequence (8 rows of 8 pixels): its gradient sums over the rows."""
+
+    def __init__(self):
+        super().__init__()
+        self.tok, self.head = torch.nn.Linear(8, 12), torch.nn.Linear(12, 10)
+
+    def forward(self, x):
+        return self.head(self.tok(x.view(len(x), 8, 8)).relu().mean(1))
+
+
+@pytest.mark.parametrize("build", [
+    lambda: lk.models.MLP((1, 8, 8), 10, hidden=(32, 16)),
+    lambda: lk.models.SmallCNN((1, 8, 8), 10, width=4, norm="batch"),
+    lambda: lk.models.SmallCNN((1, 8, 8), 10, width=4, norm="group"),
+    SharedLinear, TokenLinear], ids=["mlp", "cnn-batchnorm", "cnn-groupnorm", "shared-linear", "sequence-linear"])
+def test_per_example_grad_norms_match_a_loop(splits, build):
     train = splits.train.subset(torch.arange(40))
-    for model in (mlp(train), lk.models.SmallCNN((1, 8, 8), 10, width=4, norm="batch")):
-        lk.fit(model, train, epochs=1)
-        fast = lk.per_example_grad_norms(model, train, batch_size=16)
-        model.eval()
-        slow = []
-        for x, y in zip(train.X, train.y):
-            model.zero_grad()
-            F.cross_entropy(model(x[None]), y[None]).backward()
-            slow.append(torch.sqrt(sum(p.grad.pow(2).sum() for p in model.parameters())))
-        assert torch.allclose(fast, torch.stack(slow), rtol=1e-4, atol=1e-6)
-        assert fast.shape == (40,)
+    model = build()
+    lk.fit(model, train, epochs=1)
+    fast = lk.per_example_grad_norms(model, train, batch_size=16)
+    assert fast.shape == (40,)
+    assert torch.allclose(fast, loop_grad_norms(model, train), rtol=1e-4, atol=1e-6)
+    assert torch.allclose(lk.per_example_grad_norms(model, train), fast, rtol=1e-5)  # one chunk
+
+
+def test_grad_norms_of_an_mlp_never_materialise_per_example_weight_gradients(splits, monkeypatch):
+    def fail(*args):
+        raise AssertionError("fell back to vmap(grad) over every parameter")
+    monkeypatch.setattr(lk.training, "_grad_sq_norms_vmap", fail)
+    train = splits.train.subset(torch.arange(30))
+    model = mlp(train)
+    assert torch.allclose(lk.per_example_grad_norms(model, train), loop_grad_norms(model, train), rtol=1e-4)
+    with pytest.raises(AssertionError, match="fell back"):
+        lk.per_example_grad_norms(SharedLinear(), train)
+
+
+def test_per_example_grad_norms_of_an_ensemble(splits):
+    train = splits.train.subset(torch.arange(25))
+    ens, _ = lk.fit_many(lambda: mlp(train), train, seeds=[0, 1, 2], steps=2)
+    both = lk.per_example_grad_norms(ens, train, batch_size=10)
+    assert both.shape == (3, 25)
+    for s, m in enumerate(ens.models):
+        assert torch.allclose(both[s], loop_grad_norms(m, train), rtol=1e-4, atol=1e-6)
+    with pytest.raises(TypeError, match="nn.Module or a labkit Ensemble"):
+        lk.per_example_grad_norms("model", train)
+    with pytest.raises(ValueError, match="batch_size"):
+        lk.per_example_grad_norms(ens, train, batch_size=0)
 
 
 def test_checkpoint_round_trip(tmp_path, splits):
