@@ -3,9 +3,9 @@
     python -m benchmarks.core          (or: make bench)
 
 Each comparison trains the same model on the same data for the same epochs from the same seed,
-once labkit's way and once the plain way, and prints wall and CPU time and their ratios (best of
-several repeats). On a CPU the verdict uses CPU time, which other jobs on a shared machine do not
-stretch; on a GPU it uses wall time. ``--threads 1`` pins torch to one thread.
+once labkit's way and once the plain way, alternately, and prints wall and CPU time and their
+ratios (best of several repeats, after an untimed warm-up of each). The verdict uses wall time, the
+time one waits for; run it on an otherwise idle machine. ``--threads 1`` pins torch to one thread.
 """
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader, TensorDataset
 
 import labkit as lk
-from benchmarks.common import device_name, report, timed
+from benchmarks.common import machine_line, report, timed_pair
 
 EPOCHS = 5
 BATCH = 128
@@ -60,8 +60,7 @@ def bench_trainer(train, test, device, target, hidden=(256, 256)):
         lk.seed_everything(0)
         return plain_fit(build_mlp(train, hidden), train, device)
 
-    *t_ours, m1 = timed(ours)
-    *t_plain, m2 = timed(plain)
+    (*t_ours, m1), (*t_plain, m2) = timed_pair(ours, plain, repeats=7)
     ratio = report(f"1. trainer vs DataLoader, MLP {hidden} on digits, {EPOCHS} epochs, batch {BATCH}",
                    t_ours, t_plain, target)
     print(f"  test accuracy: labkit {lk.evaluate(m1, test).accuracy:.3f}, plain {lk.evaluate(m2, test).accuracy:.3f}")
@@ -84,8 +83,7 @@ def bench_seeds(train, test, device):
             models.append(m)
         return models
 
-    *t_ours, ens = timed(together, repeats=2)
-    *t_plain, models = timed(one_by_one, repeats=2)
+    (*t_ours, ens), (*t_plain, models) = timed_pair(together, one_by_one, repeats=3)
     ratio = report(f"2. {SEEDS} seeds at once (torch.func.vmap) vs {SEEDS} runs one after another (labkit's fit)",
                    t_ours, t_plain)
     accs = [e.accuracy for e in ens.evaluate(test)]
@@ -109,8 +107,8 @@ def bench_grad_norms(train, device, target):
             norms.append(torch.sqrt(sum(p.grad.pow(2).sum() for p in model.parameters())))
         return torch.stack(norms).cpu()
 
-    *t_ours, fast = timed(lambda: lk.per_example_grad_norms(model, train))
-    *t_plain, slow = timed(loop, repeats=1)
+    (*t_ours, fast), (*t_plain, slow) = timed_pair(lambda: lk.per_example_grad_norms(model, train), loop,
+                                                   repeats=2)
     ratio = report(f"3. per-example gradient norms, {len(X)} digits: torch.func vs a Python loop",
                    t_ours, t_plain, target)
     print(f"  max relative difference: {((fast - slow).abs() / slow).max():.2e}")
@@ -126,12 +124,12 @@ def main() -> int:
         torch.set_num_threads(args.threads)
     device = lk.get_device()
     gpu = device.type == "cuda"
-    print(f"device: {device_name()} | torch {torch.__version__}\n", flush=True)
+    print(machine_line() + "\n", flush=True)
     train, test = digits_split()
     r1 = bench_trainer(train, test, device, 5 if gpu else 2)
     # The trainer removes per-step overhead; the smaller the model, the larger that share of a step.
     bench_trainer(train, test, device, None, hidden=(64,))
-    r2 = bench_seeds(train, test, device)
+    bench_seeds(train, test, device)
     r3 = bench_grad_norms(train, device, 10)
     return 0 if r1 >= (5 if gpu else 2) and r3 >= 10 else 1
 

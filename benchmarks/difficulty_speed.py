@@ -18,8 +18,9 @@ scikit-learn's ``KNeighborsClassifier`` on every layer for prediction depth.
 Both use the same model, optimizer (Adam, lr 1e-3), batch size, epochs, checkpoints and k. The
 script prints both times, the ratio, and how well the two sets of seed-averaged scores agree (they
 come from different batch orders, so they agree closely, not exactly). The target on a CPU is a
-ratio of at least 5 in CPU time (wall time is printed too; other jobs on a shared machine distort
-it); the exit status is 1 when it is missed.
+wall-time ratio of at least 5 (CPU time is printed too); the exit status is 1 when it is missed.
+Both ways first run once, untimed, on a few examples, so one-time costs of the process (torch's
+lazy imports, the first vmap call) go to neither.
 
 ``--full`` (for a GPU) times the same on 20,000 MNIST-sized images (1x28x28, random tensors unless
 the MNIST files are at hand) with an MLP and on 10,000 CIFAR-10-sized tensors (3x32x32) with a
@@ -48,7 +49,7 @@ from torch.utils.data import DataLoader, TensorDataset  # noqa: E402
 import labkit as lk  # noqa: E402
 from labkit import difficulty as dif  # noqa: E402
 
-TARGET_CPU = 5.0
+TARGET_CPU = 5.0  # wall-time ratio on a CPU
 
 
 def sync(device):
@@ -165,6 +166,12 @@ def compare(title, build, data, seeds, epochs, batch_size, device, grand_limit=N
     where = f"CUDA {torch.cuda.get_device_name(0)}" if device.type == "cuda" else f"CPU, {torch.get_num_threads()} threads"
     print(f"\n{title}: {len(data)} examples {tuple(data.input_shape)}, {len(seeds)} seeds x {epochs} epochs, "
           f"batch {batch_size}, on {where}", flush=True)
+    # Untimed warm-up of both ways on a few examples: one-time costs of the process (torch imports
+    # its compiler stack when the first optimizer is built, the first vmap call) go to neither.
+    few = data.subset(torch.arange(min(len(data), 2 * batch_size)))
+    warm = dict(kw, epochs=2, early_epoch=1)
+    dif.compute_scores(build, few, seeds=seeds[:2], device=device, progress=False, **warm)
+    plain_scores(build, few, seeds[:1], device=device, grand_limit=4, **warm)
     best = {"labkit": (math.inf, math.inf), "plain": (math.inf, math.inf)}
     for _ in range(repeats):  # alternate, keep the best of each: a busy machine penalises both alike
         sync(device)
@@ -224,9 +231,9 @@ def main(argv=None) -> int:
                             repeats=args.repeats)
         if device.type != "cpu":
             return 0
-        # judged on CPU time, which other jobs on a shared machine disturb far less than wall time
-        print(f"target >= {TARGET_CPU:g}x on a CPU (CPU time): {'met' if cpu >= TARGET_CPU else 'NOT met'} ({cpu:.1f}x)")
-        return 0 if cpu >= TARGET_CPU else 1
+        print(f"target >= {TARGET_CPU:g}x on a CPU (wall time): {'met' if wall >= TARGET_CPU else 'NOT met'} "
+              f"({wall:.1f}x; CPU time {cpu:.1f}x)")
+        return 0 if wall >= TARGET_CPU else 1
     if device.type != "cuda":
         print("--full is meant for a GPU; running it on a CPU would take hours.")
         return 1
