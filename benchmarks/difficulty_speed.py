@@ -7,7 +7,8 @@ the plain PyTorch way, the same work in one process.
 
 labkit: ``difficulty.compute_scores`` -- the 5 seeds train at once as one vmapped model; loss,
 margin, forgetting and the learned epoch come from the logits every step computes anyway; EL2N,
-GraNd (``vmap(grad)`` over examples nested in ``vmap`` over seeds) and VoG (one vmapped input
+GraNd (``lk.per_example_grad_norms``: one ``torch.func.grad`` pass for the linear layers, ``vmap``-ed
+over seeds) and VoG (one vmapped input
 gradient per checkpoint) at checkpoints inside the same run; batched k-NN probes (``torch.cdist``).
 
 plain: what one writes without it -- one seed after another, a ``DataLoader`` over a
