@@ -253,7 +253,9 @@ def evaluate(model: nn.Module, data, batch_size: int = 4096) -> Evaluation:
 # training one model
 
 
-def _backward_step(loss: torch.Tensor, opt, scaler) -> None:
+def _update(loss: torch.Tensor, opt, scaler, sched) -> float:
+    """One optimizer step on ``loss``; returns the learning rate it used."""
+    opt.zero_grad(set_to_none=True)
     if scaler.is_enabled():  # fp16 needs loss scaling; bf16 and fp32 do not
         scaler.scale(loss).backward()
         scaler.step(opt)
@@ -261,6 +263,10 @@ def _backward_step(loss: torch.Tensor, opt, scaler) -> None:
     else:
         loss.backward()
         opt.step()
+    lr = opt.param_groups[0]["lr"]
+    if sched is not None:
+        sched.step()
+    return lr
 
 
 def _val_metrics(model: nn.Module, val: Data) -> dict:
@@ -360,11 +366,7 @@ def fit(model: nn.Module, train, val=None, *, epochs: int | None = None, steps: 
         with runtime.autocast(device, enabled=amp):
             logits = model(xb)
             batch_loss = criterion(logits.float(), yb)
-        opt.zero_grad(set_to_none=True)
-        _backward_step(batch_loss, opt, scaler)
-        lrs[step - 1] = opt.param_groups[0]["lr"]
-        if sched is not None:
-            sched.step()
+        lrs[step - 1] = _update(batch_loss, opt, scaler, sched)
         losses[step - 1] = batch_loss.detach()
         bar.update()
         state = StepState(step, step / per_epoch, per_epoch, total, batch_loss.detach(), idx,
@@ -521,11 +523,7 @@ def fit_many(build: Callable[[], nn.Module], train, val=None, *, seeds: Sequence
             per_seed = F.cross_entropy(logits.float().flatten(0, 1), yb.flatten(), reduction="none",
                                        label_smoothing=label_smoothing).view(S, -1).mean(1) \
                 if loss == "ce" else torch.stack([criterion(lg.float(), t) for lg, t in zip(logits, yb)])
-        opt.zero_grad(set_to_none=True)
-        _backward_step(per_seed.sum(), opt, scaler)  # the sum keeps each seed's gradient its own
-        lrs[step - 1] = opt.param_groups[0]["lr"]
-        if sched is not None:
-            sched.step()
+        lrs[step - 1] = _update(per_seed.sum(), opt, scaler, sched)  # the sum keeps each seed's gradient its own
         losses[step - 1] = per_seed.detach()
         bar.update()
         state = StepState(step, step / per_epoch, per_epoch, total, per_seed.detach(), idx,

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from unittest import mock
 
 import nbformat
 from nbclient import NotebookClient
@@ -21,12 +22,11 @@ def run_notebook(path, expressions: dict | None = None, scale: str = "smoke", ti
     """Run ``path`` top to bottom with ``LABKIT_SCALE=scale``; return (notebook, values)."""
     path = Path(path)
     nb = nbformat.read(path, as_version=4)
-    saved = {k: os.environ.get(k) for k in ("LABKIT_SCALE", "LABKIT_PROGRESS", "MPLBACKEND", *(env or {}))}
-    os.environ.update({"LABKIT_SCALE": scale, "LABKIT_PROGRESS": "0", "MPLBACKEND": "Agg", **(env or {})})
-    try:
+    overrides = {"LABKIT_SCALE": scale, "LABKIT_PROGRESS": "0", "MPLBACKEND": "Agg", **(env or {})}
+    values = {}
+    with mock.patch.dict(os.environ, overrides):  # the kernel inherits them; restored afterwards
         client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
                                 resources={"metadata": {"path": str(path.parent)}})
-        values = {}
         with client.setup_kernel():
             for index, cell in enumerate(nb.cells):
                 client.execute_cell(cell, index)
@@ -39,12 +39,6 @@ def run_notebook(path, expressions: dict | None = None, scale: str = "smoke", ti
                 text = "".join(o.get("text", "") for o in probe.outputs if o.get("output_type") == "stream")
                 values = json.loads(text.split(MARKER, 1)[1])
                 nb.cells.pop()
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
     return nb, values
 
 
@@ -58,3 +52,11 @@ def outputs_text(nb) -> str:
             elif "data" in out and "text/plain" in out["data"]:
                 parts.append(out["data"]["text/plain"])
     return "\n".join(parts)
+
+
+def assert_ran_cleanly(nb, scale: str = "smoke", seed: int = 0) -> None:
+    """The first output is labkit's set-up line (device, scale, seed) and no cell raised."""
+    text = outputs_text(nb)
+    assert "labkit | device:" in text and f"scale: {scale}" in text and f"seed: {seed}" in text
+    errors = [o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    assert not errors, errors[0].get("ename")

@@ -81,3 +81,19 @@ def test_render_lectures_handles_an_empty_folder(tmp_path):
     (tmp_path / "lectures").mkdir()
     assert build.render_lectures(tmp_path / "lectures", tmp_path / "rendered", log=lambda *a: None) == []
     assert build.render_lectures(tmp_path / "missing", tmp_path / "rendered", log=lambda *a: None) == []
+
+
+def test_building_one_assignment_keeps_the_others_and_drops_orphans(tmp_path):
+    import shutil
+    course = tmp_path / "course"
+    shutil.copytree(ROOT / "course" / "source" / "00-warmup", course / "source" / "00-warmup")
+    shutil.copytree(ROOT / "course" / "source" / "00-warmup", course / "source" / "09-other")  # not rebuilt
+    shutil.copy(ROOT / "course" / "nbgrader_config.py", course / "nbgrader_config.py")
+    for folder in ("exercises", "solutions"):
+        for name in ("09-other", "08-orphan"):  # built before; 08-orphan's source is gone
+            (tmp_path / folder / name).mkdir(parents=True)
+            (tmp_path / folder / name / "x.ipynb").write_text("{}")
+    build.build(out=tmp_path, course=course, assignments=["00-warmup"],
+                db_url=f"sqlite:///{course / 'gradebook.db'}", log=lambda *a: None)
+    for folder in ("exercises", "solutions"):
+        assert sorted(p.name for p in (tmp_path / folder).iterdir()) == ["00-warmup", "09-other"]

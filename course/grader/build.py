@@ -19,6 +19,7 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
+from unittest import mock
 
 import nbformat
 
@@ -189,9 +190,10 @@ def build(out: Path = REPO, course: Path = COURSE, assignments: list | None = No
     for a in assignments:
         _write_tree(release / a, course / "source" / a, out / "exercises" / a, out / "solutions" / a)
         log(f"built exercises/{a} and solutions/{a}")
+    sources = set(find_assignments(course / "source"))
     for folder in ("exercises", "solutions"):  # assignments that no longer have a source
         for stale in sorted((out / folder).glob("*")):
-            if stale.is_dir() and stale.name not in assignments and any(stale.glob("*.ipynb")):
+            if stale.is_dir() and stale.name not in sources and any(stale.glob("*.ipynb")):
                 shutil.rmtree(stale)
                 log(f"removed {folder}/{stale.name} (no source any more)")
     return assignments
@@ -236,10 +238,8 @@ def render_lectures(lectures: Path = REPO / "lectures", out: Path = REPO / "rend
         log("no lectures to render")
         return []
     out.mkdir(parents=True, exist_ok=True)
-    saved = {k: os.environ.get(k) for k in ("LABKIT_SCALE", "LABKIT_PROGRESS", "MPLBACKEND")}
-    os.environ.update(LABKIT_SCALE="smoke", LABKIT_PROGRESS="0", MPLBACKEND="Agg")
     done, failed = [], []
-    try:
+    with mock.patch.dict(os.environ, LABKIT_SCALE="smoke", LABKIT_PROGRESS="0", MPLBACKEND="Agg"):
         for path in notebooks:
             nb = nbformat.read(path, as_version=4)
             try:
@@ -252,12 +252,6 @@ def render_lectures(lectures: Path = REPO / "lectures", out: Path = REPO / "rend
             (out / path.with_suffix(".html").name).write_text(html)
             log(f"rendered {path.name} -> {out.name}/")
             done.append(path.name)
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
     if failed:
         raise SystemExit("these lectures stopped with an error (see rendered/):\n  " + "\n  ".join(failed))
     return done
