@@ -640,10 +640,11 @@ def _linear_sq_norms(template, linears: dict, p, b, x, t) -> torch.Tensor:
     return sq
 
 
-def _grad_sq_norms(template, params, buffers, X, y, batch_size) -> torch.Tensor:
-    """[S, N] squared per-example gradient norms for S stacked models (see per_example_grad_norms)."""
+def _grad_sq_norms(template, params, buffers, X, y, batch_size, use_identity: bool = True) -> torch.Tensor:
+    """[S, N] squared per-example gradient norms for S stacked models (see per_example_grad_norms);
+    ``use_identity=False`` takes every parameter through ``vmap(grad)``."""
     S = next(iter(params.values())).shape[0]
-    linears = _factorable_linears(template, params)
+    linears = _factorable_linears(template, params) if use_identity else {}
     lin_names = {f"{n}.{k}" for n, m in linears.items() for k, _ in m.named_parameters(recurse=False)}
     lin_p = {k: v for k, v in params.items() if k in lin_names}
     other_p = {k: v for k, v in params.items() if k not in lin_names}
@@ -664,32 +665,13 @@ def _grad_sq_norms(template, params, buffers, X, y, batch_size) -> torch.Tensor:
         sq = torch.zeros(S, len(x), device=X.device)
         if linears:
             try:
-                sq = sq + per_linear({**lin_p, **other_p}, buffers, x, t)
-            except _NotFactorable:  # fall back to vmap(grad) for every parameter
-                return _grad_sq_norms_vmap(template, params, buffers, X, y, batch_size)
+                sq = sq + per_linear(params, buffers, x, t)
+            except _NotFactorable:
+                return _grad_sq_norms(template, params, buffers, X, y, batch_size, use_identity=False)
         if other_p:
             g = per_other(other_p, lin_p, buffers, x, t)
             sq = sq + sum(v.flatten(2).pow(2).sum(2) for v in g.values())
         out.append(sq)
-    return torch.cat(out, dim=1)
-
-
-def _grad_sq_norms_vmap(template, params, buffers, X, y, batch_size) -> torch.Tensor:
-    """The same with ``vmap(grad)`` for every parameter (no linear-layer shortcut)."""
-    S = next(iter(params.values())).shape[0]
-
-    def loss_one(p, b, x, t):
-        out = functional_call(template, (p, b), (x.unsqueeze(0),))
-        return F.cross_entropy(out.float(), t.unsqueeze(0))
-
-    per_example = vmap(vmap(grad(loss_one), in_dims=(None, None, 0, 0)), in_dims=(0, 0, None, None))
-    n = sum(v[0].numel() for v in params.values())
-    budget = 2**28 if X.device.type == "cuda" else 2**24
-    chunk = batch_size or max(1, min(4096, budget // max(1, S * n)))
-    out = []
-    for i in range(0, len(X), chunk):
-        g = per_example(params, buffers, X[i:i + chunk], y[i:i + chunk])
-        out.append(sum(v.flatten(2).pow(2).sum(2) for v in g.values()))
     return torch.cat(out, dim=1)
 
 
