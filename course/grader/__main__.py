@@ -5,7 +5,8 @@
     sandbox          show what a student's code can see and reach while it is graded
     reference A      run assignment A's solution once and cache its check records (autograde does
                      this on its own when needed)
-    time ASSIGNMENT  grade N copies of the solution in a scratch course and report the time
+    time ASSIGNMENT  grade a generated class in a scratch course and report the time
+                     (uses the test fixtures in tests/course/)
 """
 from __future__ import annotations
 
@@ -58,7 +59,11 @@ def main(argv=None) -> int:
             print(f"{args.assignment}/{nb.name}: " + ", ".join(f"{k} ({len(v)} checks)" for k, v in found.items()))
         return 0
     if args.command == "time":
-        from . import timing
+        # the synthetic class is built with the test suite's fixtures (tests/course/)
+        from .build import REPO
+
+        sys.path[:0] = [str(REPO / "tests" / "course")]
+        import timing
 
         timing.report(args.assignment, args.students)
         return 0

@@ -7,7 +7,7 @@ import numpy as np
 import torch
 from scipy.stats import spearmanr
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import labkit as lk  # noqa: E402
 from benchmarks import common, core  # noqa: E402

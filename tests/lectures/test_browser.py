@@ -28,7 +28,7 @@ try:
 except ImportError:  # the dev extra is not installed
     expect = sync_playwright = None
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "artifacts"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 

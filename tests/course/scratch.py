@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from .build import COURSE, generate
+from grader.build import COURSE, generate
 
 
 def _env() -> dict:

@@ -7,7 +7,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-LECTURES = sorted((Path(__file__).resolve().parents[1] / "lectures").glob("L*.ipynb"))
+LECTURES = sorted((Path(__file__).resolve().parents[2] / "lectures").glob("L*.ipynb"))
 
 
 def test_lectures_exist():

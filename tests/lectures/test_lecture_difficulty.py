@@ -13,7 +13,7 @@ import pytest
 
 from notebook_runner import assert_ran_cleanly, run_notebook
 
-NOTEBOOK = Path(__file__).resolve().parents[1] / "lectures" / "L2_difficulty.ipynb"
+NOTEBOOK = Path(__file__).resolve().parents[2] / "lectures" / "L2_difficulty.ipynb"
 SCORES = ("loss", "margin", "el2n", "grand", "forgetting", "vog", "depth")
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import nbformat
 
-from .build import COURSE, REPO, nbgrader_meta, solution_notebook
+from grader.build import COURSE, REPO, nbgrader_meta, solution_notebook
 
 
 @dataclass

@@ -6,7 +6,7 @@ import pytest
 
 from notebook_runner import assert_ran_cleanly, run_notebook
 
-LECTURE = Path(__file__).resolve().parents[1] / "lectures" / "L3_contingency.ipynb"
+LECTURE = Path(__file__).resolve().parents[2] / "lectures" / "L3_contingency.ipynb"
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ import pytest
 
 from notebook_runner import assert_ran_cleanly, run_notebook
 
-NOTEBOOK = Path(__file__).resolve().parents[1] / "lectures" / "L1_shortcuts.ipynb"
+NOTEBOOK = Path(__file__).resolve().parents[2] / "lectures" / "L1_shortcuts.ipynb"
 
 
 @pytest.fixture(scope="module")

@@ -10,8 +10,8 @@ import os
 import tempfile
 from pathlib import Path
 
-from . import submissions as subs
-from .scratch import ScratchCourse
+import submissions as subs
+from scratch import ScratchCourse
 
 
 def report(assignment: str, students: int = 30, log=print) -> dict:

@@ -1,7 +1,7 @@
 """The grading pipeline, end to end with real nbgrader commands, for every assignment in course/source.
 
 For each assignment a scratch copy of the course is made, a class of submissions is built from the
-assignment's own structure (course/grader/submissions.py) and graded with one ``nbgrader autograde``
+assignment's own structure (tests/course/submissions.py) and graded with one ``nbgrader autograde``
 run, in the sandbox. Every submission must get exactly the points it earned: the solution full
 marks, the blank exercise zero, partial answers their parts, cheating and misbehaving notebooks
 nothing they did not earn, and nobody's grade may be lost because another notebook misbehaved.
@@ -25,12 +25,12 @@ from pathlib import Path
 import nbformat
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "course"))
 
-from grader import submissions as subs  # noqa: E402
+import submissions as subs  # noqa: E402
 from grader.build import find_assignments  # noqa: E402
-from grader.scratch import ScratchCourse  # noqa: E402
+from scratch import ScratchCourse  # noqa: E402
 
 ASSIGNMENTS = find_assignments()
 FIRST = ASSIGNMENTS[0] if ASSIGNMENTS else None

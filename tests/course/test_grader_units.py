@@ -6,10 +6,11 @@ from pathlib import Path
 import nbformat
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "course"))
 
-from grader import records, submissions, verify  # noqa: E402
+import submissions  # noqa: E402
+from grader import records, verify  # noqa: E402
 from grader.build import find_assignments  # noqa: E402
 
 
