@@ -1,4 +1,5 @@
-"""Models with named blocks: MLP, small CNN, VGG-style and ResNet-style nets for small images.
+"""Models with named blocks: MLP, small CNN, VGG-style and ResNet-style nets for small images,
+and a 1-D CNN for signals such as MNIST-1D.
 
 Every model is a :class:`BlockNet`: an ordered ``blocks`` dict whose last entry is ``head``
 (producing logits). ``model.block_outputs(x)`` returns every block's output, which L1's
@@ -48,10 +49,10 @@ def _act(name: str) -> nn.Module:
     return ACTIVATIONS[check_option(name, "activation", tuple(ACTIVATIONS))]()
 
 
-def _norm(kind, channels: int) -> nn.Module:
+def _norm(kind, channels: int, dims: int = 2) -> nn.Module:
     check_option(kind, "norm", ("batch", "group", None))
     if kind == "batch":
-        return nn.BatchNorm2d(channels)
+        return nn.BatchNorm2d(channels) if dims == 2 else nn.BatchNorm1d(channels)
     if kind == "group":
         return nn.GroupNorm(min(8, channels), channels)
     return nn.Identity()
@@ -103,6 +104,29 @@ class SmallCNN(BlockNet):
             blocks[f"conv{i}"] = nn.Sequential(*layers)
             c = out
         blocks["head"] = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(c, n_classes))
+        super().__init__(blocks)
+
+
+class CNN1D(BlockNet):
+    """1-D conv blocks ``conv1 .. convL`` (conv of size ``kernel`` with stride 2, norm, ReLU: each
+    halves the signal) and a linear ``head`` on the flattened map, which keeps where along the signal
+    a feature was found. Input [C, L], e.g. ``CNN1D((1, 40), 10)`` for MNIST-1D. Group norm by
+    default: on MNIST-1D it reaches the published CNN accuracy (about 94 %) where no norm stays
+    near 90 %, and unlike batch norm it lets ``fit_many`` train several seeds at once."""
+
+    def __init__(self, input_shape, n_classes: int, width: int = 32, depth: int = 3, kernel: int = 5,
+                 norm="group", activation: str = "relu"):
+        c, length = _check_signal_shape(input_shape)
+        n_classes = check_positive_int(n_classes, "n_classes", 2)
+        kernel = check_positive_int(kernel, "kernel")
+        blocks = {}
+        for i in range(1, check_positive_int(depth, "depth") + 1):
+            out = check_positive_int(width, "width")
+            blocks[f"conv{i}"] = nn.Sequential(
+                nn.Conv1d(c, out, kernel, stride=2, padding=kernel // 2, bias=norm is None),
+                _norm(norm, out, dims=1), _act(activation))
+            c, length = out, (length + 2 * (kernel // 2) - kernel) // 2 + 1
+        blocks["head"] = nn.Sequential(nn.Flatten(), nn.Linear(c * length, n_classes))
         super().__init__(blocks)
 
 
@@ -170,21 +194,33 @@ class ResNet(BlockNet):
 def _check_image_shape(input_shape):
     shape = tuple(input_shape)
     if len(shape) != 3:
+        hint = "; use CNN1D (make_model('cnn') picks it) for signals [C, L]" if len(shape) == 2 else ""
         raise ValueError(f"convolutional models need an image input shape (C, H, W), got {shape}; "
-                         "use MLP for flat features")
+                         f"use MLP for flat features{hint}")
     for d in shape:
         check_positive_int(d, "input dimension")
     return shape
 
 
-MODELS = {"mlp": MLP, "cnn": SmallCNN, "vgg": VGG, "resnet": ResNet}
+def _check_signal_shape(input_shape):
+    shape = tuple(input_shape)
+    if len(shape) != 2:
+        raise ValueError(f"CNN1D needs a signal input shape (C, L), got {shape}; signals are stored as "
+                         "X [N, C, L] (add a channel axis with X[:, None] for [N, L])")
+    for d in shape:
+        check_positive_int(d, "input dimension")
+    return shape
+
+
+MODELS = {"mlp": MLP, "cnn": SmallCNN, "cnn1d": CNN1D, "vgg": VGG, "resnet": ResNet}
 
 
 def make_model(name: str, data=None, input_shape=None, n_classes=None, **kwargs) -> BlockNet:
-    """Build a model by name (``mlp`` | ``cnn`` | ``vgg`` | ``resnet``), sized for ``data``.
+    """Build a model by name (``mlp`` | ``cnn`` | ``cnn1d`` | ``vgg`` | ``resnet``), sized for ``data``.
 
     ``make_model("cnn", train)`` reads the input shape and class count from a labkit Data;
-    pass ``input_shape`` and ``n_classes`` instead when there is no data at hand.
+    pass ``input_shape`` and ``n_classes`` instead when there is no data at hand. ``"cnn"`` is
+    :class:`SmallCNN` for images [C, H, W] and :class:`CNN1D` for signals [C, L] (MNIST-1D).
     """
     check_option(name, "model", tuple(MODELS))
     if data is not None:
@@ -192,4 +228,6 @@ def make_model(name: str, data=None, input_shape=None, n_classes=None, **kwargs)
         n_classes = n_classes or data.n_classes
     if input_shape is None or n_classes is None:
         raise ValueError("make_model needs data, or both input_shape and n_classes")
+    if name == "cnn" and not isinstance(input_shape, int) and len(tuple(input_shape)) == 2:
+        name = "cnn1d"
     return MODELS[name](input_shape, n_classes, **kwargs)
