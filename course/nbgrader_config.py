@@ -69,9 +69,23 @@ c.Autograde.autograde_preprocessors = [
     "nbgrader.preprocessors.LimitOutput",
     "nbgrader.preprocessors.SaveAutoGrades",
     "nbgrader.preprocessors.AssignLatePenalties",
+    # after the grades are saved (so it cannot change them): the autograded copy keeps nothing
+    # that could run script where it is later shown (grader/sanitize.py)
+    "grader.sanitize.SanitizeNotebook",
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
 c.VerifyChecks.source_directory = os.path.join(HERE, "source")
 c.VerifyChecks.cache_directory = os.path.join(HERE, ".grading-cache")
 c.LimitOutput.max_lines = 200
 c.LimitOutput.max_traceback = 60
+
+# --- showing graded notebooks ------------------------------------------------------------------
+# The formgrader (when JupyterLab is started from this folder) and generate_feedback render with
+# nbconvert's HTMLExporter, which passes a notebook's HTML and script through, and whose formgrader
+# and feedback templates render markdown without sanitising it. Every page made from a submission
+# is sanitised again here, whatever the notebook holds (grader/sanitize.py, course/README.md).
+c.HTMLExporter.preprocessors = ["grader.sanitize.SanitizeNotebook"]
+c.HTMLExporter.filters = {"markdown2html": "grader.sanitize.markdown2html",
+                          "clean_html": "grader.sanitize.clean_html"}
+c.HTMLExporter.sanitize_html = True  # the templates drop JavaScript and widget outputs, clean HTML
+c.HTMLExporter.skip_svg_encoding = False  # SVG only as <img> data URLs (scripts in them never run)
