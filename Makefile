@@ -1,6 +1,6 @@
 # One-command set-up: every target creates .venv on first use.
-#   make lab     JupyterLab on the course (the embedded defaults work offline)
-#   make test    the whole test suite
+#   make lab     JupyterLab on the whole course, opening START_HERE.md (the embedded data work offline)
+#   make test    the whole test suite (installs bubblewrap and Chromium first where it can: tools/system-deps.sh)
 #   make course  rebuild exercises/ and solutions/ from course/source and render the lectures
 #   make bench   speed comparisons against the plain PyTorch way
 PYTHON ?= python3
@@ -10,6 +10,8 @@ BIN := $(VENV)/bin
 TORCH_SPEC ?= torch==2.13.0
 STAMP := $(VENV)/.installed
 PORT ?= 8888
+# the page `make lab` opens; JupyterLab's root is the repository, so lectures/ and exercises/ are both in reach
+LAB_OPEN ?= START_HERE.md
 
 .PHONY: setup lab test test-fast bench course clean
 
@@ -23,9 +25,14 @@ $(STAMP): pyproject.toml requirements/constraints.txt
 	touch $(STAMP)
 
 lab: $(STAMP)
-	$(BIN)/jupyter lab --port=$(PORT) $(if $(filter 0,$(shell id -u)),--allow-root,) $(LAB_ARGS) lectures/
+	$(BIN)/jupyter lab --port=$(PORT) $(if $(filter 0,$(shell id -u)),--allow-root,) \
+		--ServerApp.root_dir="$(CURDIR)" --LabApp.default_url="/lab/tree/$(LAB_OPEN)" \
+		--LabApp.app_settings_dir="$(CURDIR)/tools/lab-settings" $(LAB_ARGS)
 
+# bubblewrap (grading sandbox) and Chromium (browser test): installed where this user can without a
+# password, else those tests are skipped with the command that enables them (tests/conftest.py)
 test: $(STAMP)
+	@tools/system-deps.sh
 	$(BIN)/python -m pytest
 
 test-fast: $(STAMP)

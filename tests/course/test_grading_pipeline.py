@@ -41,7 +41,7 @@ CELL_TIMEOUT = 30
 STALE = "stale"  # graded as the solution, then changed and graded again
 RERUN = "s*"  # graded a second time: solution and stale (no other core case starts with "s")
 
-pytestmark = [pytest.mark.slow, pytest.mark.skipif(not ASSIGNMENTS, reason="no assignments in course/source")]
+pytestmark = [pytest.mark.slow, pytest.mark.sandbox, pytest.mark.skipif(not ASSIGNMENTS, reason="no assignments in course/source")]
 _generate_lock = threading.Lock()
 
 # A literal hard-coded answer for the warm-up (the generic `forges_records` case covers every
