@@ -1,0 +1,170 @@
+"""The grader's sanitiser (course/grader/sanitize.py) on every payload of tests/course/hostile.py,
+without a browser: what an autograded copy keeps, and what an HTML export made with the course's
+configuration contains. The browser test (test_formgrader_security.py) shows the same end to end.
+"""
+import copy
+import io
+import re
+
+import nbformat
+import pytest
+from bleach import html5lib_shim
+from nbconvert import HTMLExporter
+from traitlets.config import PyFileConfigLoader
+
+import hostile
+from grader import sanitize
+from grader.build import COURSE
+
+PORT = 9  # the payloads' listener port; nothing listens in these tests
+
+
+def _tree(html):
+    parser = html5lib_shim.BleachHTMLParser(tags=None, strip=False, consume_entities=False,
+                                            namespaceHTMLElements=False)
+    return parser.parseFragment(html)
+
+
+def live_payloads(html: str) -> set:
+    """Names of payloads whose script a browser could run from ``html``: in script elements, event
+    handler attributes, javascript:/data: URLs, iframes, objects and embeds."""
+    found = set()
+    for el in _tree(html).iter():
+        if not isinstance(el.tag, str):
+            continue
+        tag = el.tag.rsplit("}", 1)[-1].lower()
+        text = "".join(el.itertext()) if tag == "script" else ""
+        values = [v for k, v in el.attrib.items() if k.rsplit("}", 1)[-1].lower().startswith("on")]
+        values += [v for k, v in el.attrib.items()
+                   if k.rsplit("}", 1)[-1].lower() in ("href", "src", "data", "srcdoc", "action")
+                   and re.sub(r"\s", "", v).lower().startswith(("javascript:", "data:text", "<"))]
+        if tag in ("iframe", "object", "embed") or tag == "script":
+            values += [text, *el.attrib.values()]
+        for v in values:
+            if "data:text/html;base64," in v:
+                import base64
+                v += base64.b64decode(v.split("base64,", 1)[1].split('"')[0] + "==").decode(errors="replace")
+            found.update(re.findall(r"PWNED-([\w-]+)", v))
+    return found
+
+
+@pytest.mark.parametrize("name", list(hostile.markdown_payloads(PORT)))
+def test_a_markdown_payload_is_shown_as_text(name):
+    text = hostile.markdown_payloads(PORT)[name]
+    assert live_payloads(sanitize._render_markdown(text)) == {name}, "rendered as it is, the payload is live"
+    out = sanitize.clean_markdown(text)
+    assert out != text and sanitize.ANSWER_NOTE in out
+    assert text in out  # verbatim: the instructor reads what was handed in
+    rendered = sanitize._render_markdown(out)
+    assert sanitize.inert(rendered)
+    assert not live_payloads(rendered)
+    assert "base64" in text or "PWNED-" + name in rendered  # there, as text
+
+
+@pytest.mark.parametrize("name", list(hostile.markdown_payloads(PORT)))
+def test_markdown_rendered_for_the_formgrader_is_clean(name):
+    html = sanitize.markdown2html({"cell": {}, "resources": {}}, hostile.markdown_payloads(PORT)[name])
+    assert not live_payloads(html)
+    assert not re.search(r"<(script|iframe|object|svg|embed)\b", html, re.I)
+
+
+@pytest.mark.parametrize("name", list(hostile.output_payloads(PORT)))
+def test_an_output_payload_is_removed_or_cleaned(name):
+    data, meta = copy.deepcopy(hostile.output_payloads(PORT)[name])
+    out = sanitize.clean_output(nbformat.v4.new_output("display_data", data=data, metadata=meta))
+    assert set(out["data"]) <= {"text/plain", "text/html", "image/png"}
+    assert not live_payloads(out["data"].get("text/html", ""))
+    assert out["metadata"] == {}  # the width that carried an onload is gone
+    if name in ("out-javascript", "out-widget", "out-svg", "out-markdown"):
+        assert "removed output" in out["data"]["text/plain"]
+
+
+def test_what_an_instructor_needs_stays():
+    assert sanitize.clean_markdown(hostile.TIDY_ANSWER) == hostile.TIDY_ANSWER
+    math = "$$\\begin{align} a &= b \\\\ c &< d \\end{align}$$ and `x < 1` and <b>bold</b>, <br> <sub>2</sub>"
+    assert sanitize.clean_markdown(math) == math
+    import pandas as pd
+    table = pd.DataFrame({"digit": [3, 8], "accuracy": [0.97, 0.91]})._repr_html_()
+    cleaned = sanitize.clean_html(table)
+    assert "<th>accuracy</th>" in cleaned.replace(' class="dataframe"', "") or "accuracy</th>" in cleaned
+    assert "<td>0.91</td>" in cleaned and "<style" not in cleaned and "&lt;style" not in cleaned
+    png = sanitize.clean_output(nbformat.v4.new_output(
+        "display_data", data={"image/png": hostile.PNG, "text/plain": "fig"},
+        metadata={"image/png": {"width": 300, "height": 200}}))
+    assert png["data"]["image/png"] == hostile.PNG and png["metadata"] == {"image/png": {"width": 300, "height": 200}}
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots()
+    ax.plot([1, 2]), ax.imshow([[0, 1], [1, 0]]), ax.set_title("a < b & c")
+    buf = io.StringIO()
+    fig.savefig(buf, format="svg")
+    plt.close(fig)
+    svg = sanitize.clean_output(nbformat.v4.new_output("display_data", data={"image/svg+xml": buf.getvalue()}))
+    assert svg["data"]["image/svg+xml"] == buf.getvalue()  # matplotlib's SVG is inert: kept as it is
+
+
+def test_what_a_notebook_claims_about_itself_is_dropped():
+    nb = hostile.smuggled_submission(nbformat.v4.new_notebook(cells=[_written()]), PORT)
+    png_cell = nbformat.v4.new_markdown_cell("![ok](attachment:ok.png)")
+    png_cell["attachments"] = {"ok.png": {"image/png": hostile.PNG, "text/html": "<script>x</script>"}}
+    nb.cells.append(png_cell)
+    sanitize.sanitize_notebook(nb)
+    assert "widgets" not in nb.metadata
+    assert all("trusted" not in c.metadata for c in nb.cells)
+    assert [c.get("attachments") for c in nb.cells if c.get("attachments")] == [{"ok.png": {"image/png": hostile.PNG}}]
+    assert not live_payloads(HTMLExporter().from_notebook_node(nb)[0])
+
+
+def _written():
+    cell = nbformat.v4.new_markdown_cell("YOUR ANSWER HERE")
+    cell.metadata["nbgrader"] = {"grade_id": "written_answer", "solution": True, "grade": True, "points": 2}
+    return cell
+
+
+def _everything():
+    """A notebook holding every payload: markdown cells and code cells with the outputs."""
+    nb = nbformat.v4.new_notebook(cells=[_written()])
+    hostile.markup_submission(nb, PORT)
+    for name, (data, meta) in hostile.output_payloads(PORT).items():
+        cell = nbformat.v4.new_code_cell(f"# {name}")
+        cell.outputs = [nbformat.v4.new_output("display_data", data=copy.deepcopy(data), metadata=copy.deepcopy(meta))]
+        nb.cells.append(cell)
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    return nb
+
+
+def _course_config():
+    return PyFileConfigLoader("nbgrader_config.py", path=str(COURSE)).load_config()
+
+
+@pytest.mark.parametrize("template", ["classic", "lab"])
+def test_html_export_with_the_course_configuration_runs_nothing(template):
+    nb = _everything()
+    plain, _ = HTMLExporter(template_name=template).from_notebook_node(copy.deepcopy(nb))
+    # the payloads are live in a plain export (so this test can fail) ...
+    assert {"md-script", "md-img-onerror", "md-svg-onload", "out-html-script", "out-javascript",
+            "out-png-width"} <= live_payloads(plain)
+    cfg = _course_config()
+    cfg.HTMLExporter.template_name = template
+    safe, _ = HTMLExporter(config=cfg).from_notebook_node(copy.deepcopy(nb))
+    # ... and none is in the export the course's configuration makes
+    assert live_payloads(safe) == set()
+    assert "PWNED-md-script" in safe  # the written answer is still there, as text
+
+
+def test_the_filters_alone_leave_only_image_metadata_to_the_preprocessor():
+    """Without the preprocessor, the filters and ``sanitize_html`` clean all markup; what is left is
+    an image's width, which nbconvert's templates write unquoted into the <img> tag: the
+    preprocessor keeps only numeric sizes."""
+    cfg = _course_config()
+    cfg.HTMLExporter.preprocessors = []
+    safe, _ = HTMLExporter(config=cfg).from_notebook_node(_everything())
+    assert live_payloads(safe) == {"out-png-width"}
+
+
+def test_sanitising_comes_after_the_grades_are_saved():
+    steps = list(_course_config().Autograde.autograde_preprocessors)
+    at = steps.index("grader.sanitize.SanitizeNotebook")
+    assert at > steps.index("nbgrader.preprocessors.SaveAutoGrades")
+    assert at > steps.index("grader.execute.GuardedExecute")
