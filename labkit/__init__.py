@@ -5,33 +5,41 @@
     model = lk.models.make_model("mlp", data)
     history = lk.fit(model, data, epochs=5)
     lk.evaluate(model, data).accuracy
+
+Shared layers: ``runtime``, ``validation``, ``data``, ``models``, ``training`` (one loop),
+``probes``, ``viz`` (also reachable as ``lk.plots``), ``checks`` (exercise checks). One package per
+lecture: ``shortcuts`` (L1), ``difficulty`` (L2), ``contingency`` (L3). Lecture packages import the
+shared layers; no shared layer imports a lecture package.
 """
-from . import data, models, plots, runtime, training
+from . import data, models, runtime, training
 from .runtime import get_device, get_scale, scaled, seed_everything, setup
-from .training import (Ensemble, Evaluation, History, StepState, evaluate, fit, fit_many,
+from .training import (Ensemble, Evaluation, History, StepState, evaluate, fit, fit_many, fit_subsets,
                        load_checkpoint, per_example_grad_norms, predict_logits, predict_proba,
                        save_checkpoint)
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
-# One module per phenomenon, loaded on first use (lk.shortcuts, lk.difficulty, ...), so that
-# `import labkit` stays quick and a lecture pays only for what it uses.
-_LAZY = ("checks", "contingency", "difficulty", "shortcuts")
+# Loaded on first use (lk.shortcuts, lk.viz, ...), so that `import labkit` stays quick and a
+# lecture pays only for what it uses.
+LECTURES = {"shortcuts": "L1", "difficulty": "L2", "contingency": "L3"}
+_LAZY = ("checks", "probes", "viz", *LECTURES)
+_ALIASES = {"plots": "viz"}
 
 
 def __getattr__(name):
-    if name in _LAZY:
+    if name in _LAZY or name in _ALIASES:
         import importlib
-        module = importlib.import_module(f".{name}", __name__)
+        module = importlib.import_module(f".{_ALIASES.get(name, name)}", __name__)
         globals()[name] = module
         return module
     raise AttributeError(f"module 'labkit' has no attribute {name!r}")
 
 
 def __dir__():
-    return sorted(list(globals()) + list(_LAZY))
+    return sorted(list(globals()) + list(_LAZY) + list(_ALIASES))
 
-__all__ = ["data", "models", "plots", "runtime", "training", "setup", "get_device", "get_scale", "scaled",
-           "seed_everything", "fit", "fit_many", "evaluate", "predict_logits", "predict_proba",
+
+__all__ = ["data", "models", "runtime", "training", "setup", "get_device", "get_scale", "scaled",
+           "seed_everything", "fit", "fit_many", "fit_subsets", "evaluate", "predict_logits", "predict_proba",
            "per_example_grad_norms", "save_checkpoint", "load_checkpoint", "Ensemble", "Evaluation",
-           "History", "StepState"]
+           "History", "StepState", "LECTURES"]

@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..validation import check_option
-from .core import Data
+from ..validation import check_option, check_positive_int
+from .core import Data, Splits
 
 FASHION_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
                    "Sneaker", "Bag", "Ankle boot"]
@@ -141,3 +141,29 @@ def _read_raw(name: str, folder: Path, train: bool):
         classes = [str(i) for i in range(10)] if name == "mnist" else FASHION_CLASSES
         return images, labels, classes
     return _read_cifar(folder, train, hundred=name == "cifar100")
+
+
+def real_splits(name: str, val: int = 5000, seed: int = 0, root=None, download: bool = True) -> Splits:
+    """The lecture's ``full``-scale data: a real set's training split minus ``val`` examples
+    (stratified; for the forest's early stopping), the held-out ``val``, and the real test split.
+
+    name : ``"mnist"`` | ``"cifar10"`` (or any name :func:`labkit.data.load_real` knows).
+    Needs the files or a working download; offline it says how to run the lecture on embedded data.
+    """
+    from sklearn.model_selection import train_test_split
+
+    try:
+        train = load_real(name, train=True, root=root, download=download)
+        test = load_real(name, train=False, root=root, download=download)
+    except (RuntimeError, FileNotFoundError) as err:
+        raise RuntimeError(f"The full scale of this lecture needs {name}, which could not be loaded: {err} "
+                           "To run the lecture on the embedded shifted digits instead, set "
+                           "LABKIT_SCALE=class (or smoke) before starting the notebook.") from err
+    val = check_positive_int(val, "val")
+    if val >= len(train):
+        raise ValueError(f"val={val} leaves nothing to train on: {name} has {len(train)} training examples")
+    idx = np.arange(len(train))
+    labels = train.y.cpu().numpy()
+    stratify = labels if np.bincount(labels).min() >= 2 else None
+    rest, held = train_test_split(idx, test_size=val, random_state=seed, stratify=stratify)
+    return Splits(train.subset(np.sort(rest)), train.subset(np.sort(held)), test)

@@ -8,9 +8,11 @@ test looks for all three; the unit tests feed the same payloads to the sanitiser
 from __future__ import annotations
 
 import base64
+import re
 import textwrap
 
 import nbformat
+from bleach import html5lib_shim
 
 # a 1x1 PNG
 PNG = ("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==")
@@ -139,13 +141,18 @@ TIDY_ANSWER = textwrap.dedent("""\
     | 8 | 0.91 |
     """)
 
+# grading runs matplotlib without the inline backend: the figure is displayed as a PNG explicitly
 TIDY_CODE = textwrap.dedent("""\
+    import io
     import matplotlib.pyplot as plt
     import pandas as pd
+    from IPython.display import Image, display
     fig, ax = plt.subplots(figsize=(3, 2))
     ax.plot([0, 1, 2], [0.9, 0.95, 0.97])
     ax.set_title("tidy figure")
-    plt.show()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    display(Image(buf.getvalue()))
     pd.DataFrame({"digit": [3, 8], "accuracy": [0.97, 0.91]})
     """)
 
@@ -164,3 +171,31 @@ def tidy_submission(nb):
 def names(port: int = 0) -> list:
     return [*markdown_payloads(port), *output_payloads(port), "smuggled-attachment", "smuggled-html",
             "smuggled-stale", "smuggled-widget"]
+
+
+def _tree(html):
+    parser = html5lib_shim.BleachHTMLParser(tags=None, strip=False, consume_entities=False,
+                                            namespaceHTMLElements=False)
+    return parser.parseFragment(html)
+
+
+def live_payloads(html: str) -> set:
+    """Names of payloads whose script a browser could run from ``html``: in script elements, event
+    handler attributes, javascript:/data: URLs, iframes, objects and embeds."""
+    found = set()
+    for el in _tree(html).iter():
+        if not isinstance(el.tag, str):
+            continue
+        tag = el.tag.rsplit("}", 1)[-1].lower()
+        text = "".join(el.itertext()) if tag == "script" else ""
+        values = [v for k, v in el.attrib.items() if k.rsplit("}", 1)[-1].lower().startswith("on")]
+        values += [v for k, v in el.attrib.items()
+                   if k.rsplit("}", 1)[-1].lower() in ("href", "src", "data", "srcdoc", "action")
+                   and re.sub(r"\s", "", v).lower().startswith(("javascript:", "data:text", "<"))]
+        if tag in ("iframe", "object", "embed") or tag == "script":
+            values += [text, *el.attrib.values()]
+        for v in values:
+            if "data:text/html;base64," in v:
+                v += base64.b64decode(v.split("base64,", 1)[1].split('"')[0] + "==").decode(errors="replace")
+            found.update(re.findall(r"PWNED-([\w-]+)", v))
+    return found

@@ -162,9 +162,18 @@ def test_fit_many_callbacks_see_all_members(splits):
     assert shapes == [((2, 128, 10), (2, 128), (2,))] * 3
 
 
-def test_fit_many_rejects_batchnorm_and_bad_seeds(splits):
-    with pytest.raises(ValueError, match="BatchNorm"):
-        lk.fit_many(lambda: lk.models.SmallCNN((1, 8, 8), 10, norm="batch"), splits.train, epochs=1)
+def test_fit_many_trains_batchnorm_members_one_after_another_like_fit(splits):
+    """BatchNorm cannot be vmapped; the same loop runs such members in turn, each as fit would."""
+    train, _, test = splits
+    build = lambda: lk.models.SmallCNN((1, 8, 8), 10, width=4, norm="batch")  # noqa: E731
+    ens, hist = lk.fit_many(build, train, seeds=[1, 2], epochs=1, batch_size=64)
+    assert ens.sequential and hist.loss.shape == (hist.steps, 2)
+    for s, member in zip([1, 2], ens.models):
+        lk.seed_everything(s)
+        alone = build()
+        lk.fit(alone, train, epochs=1, batch_size=64, seed=s)
+        for (name, p), q in zip(alone.state_dict().items(), member.state_dict().values()):
+            assert torch.allclose(p.float(), q.float(), atol=1e-4), name  # running statistics too
     with pytest.raises(ValueError, match="distinct"):
         lk.fit_many(lambda: mlp(splits.train), splits.train, seeds=[1, 1], epochs=1)
     with pytest.raises(ValueError, match="empty"):
@@ -222,12 +231,12 @@ def test_per_example_grad_norms_match_a_loop(splits, build):
 
 def test_grad_norms_of_an_mlp_never_materialise_per_example_weight_gradients(splits, monkeypatch):
     modes = []
-    inner = lk.training._grad_sq_norms
+    inner = lk.training.gradients._grad_sq_norms
 
     def spy(*args, use_identity=True):
         modes.append(use_identity)
         return inner(*args, use_identity=use_identity)
-    monkeypatch.setattr(lk.training, "_grad_sq_norms", spy)
+    monkeypatch.setattr(lk.training.gradients, "_grad_sq_norms", spy)
     train = splits.train.subset(torch.arange(30))
     model = mlp(train)
     assert torch.allclose(lk.per_example_grad_norms(model, train), loop_grad_norms(model, train), rtol=1e-4)

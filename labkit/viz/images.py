@@ -1,6 +1,7 @@
-"""Plots shared by all lectures. Each takes results (tensors, arrays, History) and returns the
-matplotlib Axes or Figure it drew on, so notebooks can add to it."""
+"""Image grids and figures as PNG bytes, shared by every lecture's plots and widgets."""
 from __future__ import annotations
+
+import io
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -40,20 +41,15 @@ def show_images(X, titles=None, ncols: int = 8, size: float = 1.4, title: str | 
     return fig
 
 
-def plot_history(history, ax=None, label: str | None = None):
-    """Training loss per step (smoothed) and validation accuracy per evaluation, against epochs."""
-    if ax is None:
-        _, ax = plt.subplots(figsize=(6, 3.5))
-    loss = history.loss.mean(1) if history.loss.ndim == 2 else history.loss
-    k = max(1, len(loss) // 50)
-    smooth = np.convolve(loss, np.ones(k) / k, mode="valid")
-    ax.plot(history.epochs[k - 1:], smooth, label=f"{label or ''} train loss".strip())
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("loss")
-    if history.evals:
-        ax2 = ax.twinx()
-        ax2.plot([e["epoch"] for e in history.evals], [e["val_acc"] for e in history.evals], "o-",
-                 color="C1", label=f"{label or ''} val acc".strip())
-        ax2.set_ylabel("validation accuracy")
-        ax2.set_ylim(0, 1)
-    return ax
+def to_hwc(img) -> np.ndarray:
+    """One image [C, H, W] (or [H, W]) as an array matplotlib can show, values clipped to [0, 1]."""
+    return _to_hwc(img)
+
+
+def fig_to_png(fig, dpi: int = 80, close: bool = True) -> bytes:
+    """A matplotlib Figure as PNG bytes (for ipywidgets.Image); closes pyplot figures by default."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
+    if close:
+        plt.close(fig)
+    return buf.getvalue()

@@ -1,0 +1,82 @@
+"""Figures of L3: R+- and the accuracies over training steps (log scale, epochs on top)."""
+from __future__ import annotations
+
+from typing import Mapping
+
+import numpy as np
+
+from .run import Curves, alternative_shapes
+
+
+def _step_axis(ax, curves: Curves, show_schedule: bool = True):
+    from matplotlib.ticker import FuncFormatter
+
+    ax.set_xscale("symlog", linthresh=1.0, linscale=0.3)
+    ax.set_xlim(0, max(int(curves.steps[-1]), 1) * 1.05)
+    ax.set_xlabel("training step (log scale)")
+    spe = curves.steps_per_epoch
+    top = ax.secondary_xaxis("top", functions=(lambda s: np.asarray(s) / spe, lambda e: np.asarray(e) * spe))
+    top.set_xscale("symlog", linthresh=1.0 / spe, linscale=0.3)  # the same symlog, in epochs: aligned ticks
+    top.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    top.set_xlabel("epoch")
+    if show_schedule:
+        ax.plot(curves.steps, np.zeros_like(curves.steps, dtype=float), "|", color="0.5", ms=6,
+                transform=ax.get_xaxis_transform(), clip_on=False)
+        if curves.dense_steps:
+            ax.axvspan(0, curves.dense_steps, color="0.93", zorder=0)
+            ax.text(0.01, 0.03, f"recorded: every step to {curves.dense_steps}, then log-spaced "
+                    f"({len(curves.steps)} steps in all, ticks)", transform=ax.transAxes, fontsize=7, color="0.35")
+    return top
+
+
+def plot_ratio(curves, ax=None, alternatives: bool = True, show_schedule: bool = True, title: str | None = None):
+    """R+- against training steps (log scale; epochs on the top axis), with the peak marked and, if
+    ``alternatives``, the two shapes that would have meant "no preference" or "no peak".
+    ``curves`` is one :class:`Curves` or a dict label -> Curves drawn on the same axes."""
+    import matplotlib.pyplot as plt
+
+    many = curves if isinstance(curves, Mapping) else {curves.m_name: curves}
+    if not many:
+        raise ValueError("no curves to plot")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 3.8))
+    first = next(iter(many.values()))
+    for k, (label, c) in enumerate(many.items()):
+        r = c.rates.r_pm
+        ax.plot(c.steps, r, "-", color=f"C{k}", lw=1.6, label=f"{label}")
+        s = c.summary()
+        if np.isfinite(s["peak"]):
+            ax.plot([s["peak_step"]], [s["peak"]], "o", color=f"C{k}", ms=5)
+    if alternatives:
+        alt = alternative_shapes(first)
+        ax.plot(first.steps, alt["flat at 1"], "--", color="0.3", lw=1, label="did not happen: flat at 1")
+        ax.plot(first.steps, alt["steady rise"], ":", color="0.3", lw=1.4,
+                label="did not happen: steady rise, no peak" + (f" ({first.m_name})" if len(many) > 1 else ""))
+    _step_axis(ax, first, show_schedule)
+    ax.set_ylabel("R± = R+ / R−")
+    ax.set_ylim(bottom=0)
+    ax.legend(fontsize=7, loc="upper left")
+    if title:
+        ax.set_title(title, fontsize=10)
+    return ax
+
+
+def plot_rates(curves: Curves, ax=None, title: str | None = None):
+    """R+ (D's accuracy on M-correct), R- (on M-incorrect) and D's overall accuracy over steps,
+    with M's accuracy as a horizontal line."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 3.8))
+    r = curves.rates
+    ax.plot(curves.steps, r.r_plus, color="C2", label="R+  (D's accuracy where M is right)")
+    ax.plot(curves.steps, r.acc_d, color="k", lw=1.2, label="acc(D)  (all test examples)")
+    ax.plot(curves.steps, r.r_minus, color="C3", label="R−  (D's accuracy where M is wrong)")
+    ax.axhline(r.acc_m[-1], color="0.5", ls="--", lw=1, label=f"acc(M) = {r.acc_m[-1]:.3f}")
+    _step_axis(ax, curves, show_schedule=True)
+    ax.set_ylabel("accuracy")
+    ax.set_ylim(0, 1.02)
+    ax.legend(fontsize=7, loc="upper left")
+    if title:
+        ax.set_title(title, fontsize=10)
+    return ax
