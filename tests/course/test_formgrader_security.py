@@ -226,9 +226,11 @@ def test_nothing_runs_in_the_formgrader_or_the_feedback(graded_class, formgrader
             page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
             # the instructor's session: any script running in a formgrader page could write files
             # with it (the checks below would see it) ...
-            page.goto(f"{base}/formgrader/submissions/{ids['tidy']}/?token={token}")
+            page.goto(f"{base}/formgrader?token={token}")  # logs in, as the formgrader's menu does
             page.wait_for_load_state("networkidle")
-            page.evaluate(hostile.script("control-session", listener.port))
+            page.goto(f"{base}/formgrader/submissions/{ids['tidy']}/")
+            page.wait_for_load_state("networkidle")
+            assert page.evaluate(hostile.script("control-session", listener.port)) == 201
             # ... and the payloads, exported by a plain nbconvert, do run (served by Jupyter under
             # /files/, which sandboxes them in an opaque origin: the title and the listener see them)
             page.goto(f"{base}/files/{control.name}?token={token}")
@@ -247,7 +249,7 @@ def test_nothing_runs_in_the_formgrader_or_the_feedback(graded_class, formgrader
             listener.hits.clear()
 
             feedback = {s: f"feedback/{s}/{ASSIGNMENT}/{Path(name).stem}.html" for s in EXPECTED}
-            pages = {f"formgrader/{s}": f"{base}/formgrader/submissions/{i}/?token={token}" for s, i in ids.items()}
+            pages = {f"formgrader/{s}": f"{base}/formgrader/submissions/{i}/" for s, i in ids.items()}
             pages.update({f"feedback/{s}": f"{base}/files/{f}?token={token}" for s, f in feedback.items()})
             pages.update({f"feedback-file/{s}": (root / f).as_uri() for s, f in feedback.items()})
             for label, url in pages.items():
