@@ -30,4 +30,3 @@ __all__ = ["train_members", "fit", "fit_many", "fit_subsets", "SubsetRuns", "Epo
            "per_example_grad_norms", "input_gradients", "stacked_state", "save_checkpoint", "load_checkpoint",
            "Evaluation", "History", "StepState"]
 
-_has_batchnorm = has_batchnorm  # until the lecture packages are ported

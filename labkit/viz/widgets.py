@@ -10,7 +10,7 @@ from typing import Callable, Mapping
 
 
 def picture_widget(controls: Mapping, render: Callable, *, buttons: Mapping | None = None, css_class: str = "",
-                   layout: Callable | None = None):
+                   summary_class: str = "", layout: Callable | None = None):
     """A VBox of ``controls`` (name -> ipywidgets control), a status line and a PNG picture.
 
     ``render(**values)`` receives the controls' current values (and ``clicks``, a dict button
@@ -29,7 +29,9 @@ def picture_widget(controls: Mapping, render: Callable, *, buttons: Mapping | No
     box = w.VBox(rows + [summary, picture])
     if css_class:
         box.add_class(css_class)
-        summary.add_class(f"{css_class}-summary")
+    summary_class = summary_class or (f"{css_class}-summary" if css_class else "")
+    if summary_class:
+        summary.add_class(summary_class)
     box.view = None
 
     def update(*_):

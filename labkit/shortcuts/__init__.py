@@ -1,0 +1,36 @@
+"""Shortcut learning (lecture L1): stars and moons, injected cues, and where a shortcut lives.
+
+Three experiments, each a plain function that returns plain results:
+
+    >>> from labkit import shortcuts
+    >>> r = shortcuts.stars_moons_experiment("fc", size=32, n_train=600, epochs=3)
+    >>> r.train_acc, r.iid_acc, r.ood_acc        # location rule learned, shape ignored
+    >>> sweep = shortcuts.shortcut_sweep(train, test, ps=[0, 0.5, 1])   # o.o.d. accuracy vs cue strength
+    >>> loc = shortcuts.localize_shortcut(build, clean, skewed, test, epochs=10)
+    >>> loc.table                                 # per-block spurious encoding and core forgetting
+
+The localization follows the counterfactual design of Tsoy & Konstantinov (arXiv 2510.26560):
+one initialisation and one batch order are shared by every run; in each run every named block of a
+:class:`~labkit.models.BlockNet` is updated either from the clean batch or from the same batch with
+the shortcut injected (the *skewed* batch). Comparing clean-test accuracies of these runs says
+which blocks pick up the spurious cue and which ones lose the core feature.
+
+The widget at the end (:func:`shortcut_demo`) is a thin ipywidgets wrapper around the pure
+function :func:`demo_view`. Files follow the lecture's sections: ``stars_moons``, ``injected``,
+``localization`` (with the mitigation trial), ``widget``, ``plots``; the data builders live in
+:mod:`labkit.data`.
+"""
+from ..data.sets import base_images, stars_moons_data, upscale
+from ..training import batch_plan
+from .injected import shortcut_sweep
+from .localization import (SOURCES, Localization, attribution_table, counterfactual_runs, localize_shortcut,
+                           mitigation_trial, paired_shortcut_data, train_blockwise)
+from .plots import plot_localization, plot_rule_taxonomy, plot_stars_moons, plot_sweep
+from .stars_moons import ARCHITECTURES, StarsMoonsResult, stars_moons_experiment, stars_moons_model
+from .widget import DemoView, demo_config, demo_view, render_demo, shortcut_demo
+
+__all__ = ["SOURCES", "ARCHITECTURES", "stars_moons_model", "stars_moons_data", "StarsMoonsResult",
+           "stars_moons_experiment", "upscale", "base_images", "shortcut_sweep", "paired_shortcut_data", "batch_plan",
+           "train_blockwise", "attribution_table", "Localization", "counterfactual_runs", "localize_shortcut",
+           "mitigation_trial", "demo_config", "DemoView", "demo_view", "render_demo", "shortcut_demo",
+           "plot_rule_taxonomy", "plot_stars_moons", "plot_sweep", "plot_localization"]
