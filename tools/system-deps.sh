@@ -7,9 +7,12 @@
 # (tests/conftest.py). It fails only when LABKIT_REQUIRE_SYSTEM_TESTS=1 (CI, .ci/run) and something
 # is still missing; LABKIT_SYSTEM_DEPS=0 leaves the system alone.
 set -u
-missing=()
-command -v bwrap >/dev/null 2>&1 || missing+=(bubblewrap)
-command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || missing+=(chromium)
+find_missing() {
+  missing=()
+  command -v bwrap >/dev/null 2>&1 || missing+=(bubblewrap)
+  command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || missing+=(chromium)
+}
+find_missing
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 if [ "${LABKIT_SYSTEM_DEPS:-1}" != 0 ] && command -v apt-get >/dev/null 2>&1; then
@@ -21,9 +24,12 @@ if [ "${LABKIT_SYSTEM_DEPS:-1}" != 0 ] && command -v apt-get >/dev/null 2>&1; th
     echo "Installing ${missing[*]} for the grading-sandbox and browser tests (apt-get) ..."
     if $sudo apt-get update -qq >/dev/null \
         && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null; then
-      exit 0
+      find_missing
+      [ ${#missing[@]} -eq 0 ] && exit 0
+      echo "apt-get installed the packages, but ${missing[*]} is still not on PATH."
+    else
+      echo "apt-get could not install ${missing[*]}."
     fi
-    echo "apt-get could not install ${missing[*]}."
   fi
 fi
 
