@@ -84,7 +84,7 @@ def plain_scores(build, data, seeds, epochs, batch_size, early_epoch, vog_checkp
         prev, ever = torch.zeros(N, dtype=torch.bool, device=device), torch.zeros(N, dtype=torch.bool, device=device)
         vog_grads = []
         step = 0
-        for epoch in range(epochs):
+        for _ in range(epochs):
             for xb, yb, ib in loader:
                 xb, yb, ib = xb.to(device, non_blocking=True), yb.to(device, non_blocking=True), ib.to(device)
                 model.train()

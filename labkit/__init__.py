@@ -13,9 +13,21 @@ shared layers; no shared layer imports a lecture package.
 """
 from . import data, models, runtime, training
 from .runtime import get_device, get_scale, scaled, seed_everything, setup
-from .training import (Ensemble, Evaluation, History, StepState, evaluate, fit, fit_many, fit_subsets,
-                       load_checkpoint, per_example_grad_norms, predict_logits, predict_proba,
-                       save_checkpoint)
+from .training import (
+    Ensemble,
+    Evaluation,
+    History,
+    StepState,
+    evaluate,
+    fit,
+    fit_many,
+    fit_subsets,
+    load_checkpoint,
+    per_example_grad_norms,
+    predict_logits,
+    predict_proba,
+    save_checkpoint,
+)
 
 __version__ = "0.2.0"
 

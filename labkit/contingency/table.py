@@ -16,7 +16,6 @@ import torch
 from ..probes.classical import Classical
 from ..validation import check_positive_int
 
-
 CELLS = ("00", "01", "10", "11")
 
 

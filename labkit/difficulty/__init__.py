@@ -28,7 +28,8 @@ The scores (each oriented as the literature defines it; :data:`HARDER` says whic
                 block's output agree with the network's final prediction (Baldock et al. 2021)
 
 Several seeds train at once with :func:`labkit.fit_many` (``torch.func.vmap`` over stacked
-parameters; members with BatchNorm one after another in the same loop). Loss, margin and forgetting come for free from the logits each training step
+parameters; members with BatchNorm one after another in the same loop). Loss, margin and forgetting
+come for free from the logits each training step
 already computed; EL2N, GraNd and VoG are evaluated on the whole training set at a few checkpoints
 inside the same runs, with ``torch.func`` vectorised over examples *and* seeds.
 
@@ -38,14 +39,29 @@ training runs), ``agreement`` (between scores, seeds and architectures), ``label
 """
 from ..probes import block_features, knn_predict, out_of_sample_proba
 from ..training import SubsetRuns, fit_subsets, input_gradients
-from .agreement import (architecture_disagreement, architecture_probe, auroc, rank_percentiles, score_correlations,
-                        seed_agreement)
+from .agreement import (
+                        architecture_disagreement,
+                        architecture_probe,
+                        auroc,
+                        rank_percentiles,
+                        score_correlations,
+                        seed_agreement,
+)
 from .depth import depth_from_probes, prediction_depth
 from .diet import DIET_STRATEGIES, data_diet, keep_indices
 from .label_errors import find_label_errors, precision_recall
 from .plots import plot_correlations, plot_data_diet, plot_depth, plot_seed_agreement, show_examples
-from .scores import (HARDER, SCORES, cross_entropy, el2n, forgetting_counts, grad_norms, margin, vog_from_gradients,
-                     vog_from_variance)
+from .scores import (
+                        HARDER,
+                        SCORES,
+                        cross_entropy,
+                        el2n,
+                        forgetting_counts,
+                        grad_norms,
+                        margin,
+                        vog_from_gradients,
+                        vog_from_variance,
+)
 from .tracking import DifficultyScores, ScoreTracker, compute_scores
 from .widget import SLICES, browse, render_selection, select_examples
 

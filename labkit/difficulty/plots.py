@@ -1,11 +1,11 @@
 """Figures of L2: score correlations, seed agreement, the data diet, prediction depths, images."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
 import torch
-
-from typing import TYPE_CHECKING
 
 from ..data.core import Data
 

@@ -17,14 +17,22 @@ which blocks pick up the spurious cue and which ones lose the core feature.
 
 The widget at the end (:func:`shortcut_demo`) is a thin ipywidgets wrapper around the pure
 function :func:`demo_view`. Files follow the lecture's sections: ``stars_moons``, ``injected``,
-``localization`` (with the mitigation trial), ``widget``, ``plots``; the data builders live in
+``localization``, ``mitigation``, ``widget``, ``plots``; the data builders live in
 :mod:`labkit.data`.
 """
 from ..data.sets import base_images, stars_moons_data, upscale
 from ..training import batch_plan
 from .injected import shortcut_sweep
-from .localization import (SOURCES, Localization, attribution_table, counterfactual_runs, localize_shortcut,
-                           mitigation_trial, paired_shortcut_data, train_blockwise)
+from .localization import (
+                           SOURCES,
+                           Localization,
+                           attribution_table,
+                           counterfactual_runs,
+                           localize_shortcut,
+                           paired_shortcut_data,
+                           train_blockwise,
+)
+from .mitigation import mitigation_trial
 from .plots import plot_localization, plot_rule_taxonomy, plot_stars_moons, plot_sweep
 from .stars_moons import ARCHITECTURES, StarsMoonsResult, stars_moons_experiment, stars_moons_model
 from .widget import DemoView, demo_config, demo_view, render_demo, shortcut_demo

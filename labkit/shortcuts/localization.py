@@ -20,8 +20,16 @@ from .. import runtime
 from ..data.core import Data
 from ..data.transforms import inject_shortcut
 from ..models import BlockNet
-from ..training import (ModuleMembers, PlanBatches, batch_plan, build_members, evaluate, resolve_device,
-                        to_device_input, train_members)
+from ..training import (
+    ModuleMembers,
+    PlanBatches,
+    batch_plan,
+    build_members,
+    evaluate,
+    resolve_device,
+    to_device_input,
+    train_members,
+)
 from ..training.optim import base_lr
 from ..validation import check_fraction, check_option
 
@@ -274,33 +282,3 @@ def localize_shortcut(build: Callable[[], BlockNet], clean: Data, skewed: Data, 
                               {b: mean[f"only {b} clean"] for b in blocks})
     return Localization(blocks, mean, per_seed, table, time.perf_counter() - start,
                         float(np.mean(iid)) if iid else float("nan"))
-
-
-def mitigation_trial(build: Callable[[], BlockNet], clean: Data, skewed: Data, test: Data,
-                     variants: Mapping[str, Mapping], *, iid_test: Data | None = None, epochs: int = 10,
-                     batch_size: int = 64, optimizer: str = "adam", lr: float | None = None,
-                     seeds: Sequence[int] = (0,), device=None) -> pd.DataFrame:
-    """Layer-wise mitigation: train on the skewed data with per-block learning-rate factors.
-
-    ``variants`` maps a name to an ``lr_scale`` dict (``{}`` is plain skewed training, ``{"fc1":
-    0}`` freezes fc1 at its initial weights, ``{"head": 0.1}`` slows the head down ten times).
-    A run named ``"clean reference"`` is added: all blocks trained on clean data. Every run starts
-    from the same initial weights and batch order. Returns one row per variant with its clean-test
-    accuracy (and i.i.d. accuracy on ``iid_test`` if given), averaged over seeds.
-    """
-    _check_paired(clean, skewed)
-    if not variants:
-        raise ValueError("variants is empty; give at least one name -> lr_scale entry (e.g. {'plain': {}})")
-    if len(seeds) == 0:
-        raise ValueError("seeds is empty; give at least one seed")
-    runs = {"clean reference": ("clean", None), **{name: ("skewed", scale) for name, scale in variants.items()}}
-    rows = []
-    for seed in seeds:
-        nets = _train_runs(build, clean, skewed, runs, seed=seed, epochs=epochs, batch_size=batch_size,
-                           optimizer=optimizer, lr=lr, device=device)
-        for name, net in nets.items():
-            row = {"variant": name, "clean_test_acc": evaluate(net, test).accuracy}
-            if iid_test is not None:
-                row["iid_acc"] = evaluate(net, iid_test).accuracy
-            rows.append(row)
-    return pd.DataFrame(rows).groupby("variant", sort=False).mean()

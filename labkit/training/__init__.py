@@ -14,8 +14,7 @@ Modules: ``loop`` (the one training loop), ``fit`` (fit, fit_many, fit_subsets),
 from .batches import EpochBatches, PlanBatches, SubsetBatches, batch_plan, steps_plan
 from .checkpoints import load_checkpoint, save_checkpoint
 from .evaluation import as_data, evaluate, evaluation_from_logits, predict_logits, predict_proba
-from .fit import (SubsetRuns, build_members, check_seeds, fit, fit_many, fit_subsets, prepare_data,
-                  resolve_device)
+from .fit import SubsetRuns, build_members, check_seeds, fit, fit_many, fit_subsets, prepare_data, resolve_device
 from .gradients import _grad_sq_norms, input_gradients, per_example_grad_norms, stacked_state  # noqa: F401
 from .loop import train_members
 from .members import Ensemble, ModuleMembers, as_members, eval_mode, has_batchnorm, to_device_input

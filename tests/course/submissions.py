@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import ast
 import copy
-import json
 import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path

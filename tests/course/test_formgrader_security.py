@@ -18,7 +18,6 @@ missing.
 """
 import copy
 import http.server
-import json
 import os
 import secrets
 import shutil
@@ -31,10 +30,9 @@ import time
 import urllib.request
 from pathlib import Path
 
+import hostile
 import nbformat
 import pytest
-
-import hostile
 import submissions as subs
 from scratch import ScratchCourse
 
@@ -150,7 +148,7 @@ def formgrader(graded_class, tmp_path_factory):
                     break
             except OSError:
                 if time.monotonic() > deadline:
-                    raise RuntimeError(f"JupyterLab did not start:\n{log.read_text()[-3000:]}")
+                    raise RuntimeError(f"JupyterLab did not start:\n{log.read_text()[-3000:]}") from None
                 time.sleep(0.5)
         yield base, token, log
     finally:

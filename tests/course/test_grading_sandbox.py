@@ -11,6 +11,7 @@ sys.path.insert(0, str(ROOT / "course"))
 
 from grader import probe  # noqa: E402
 
+
 @pytest.fixture(scope="module")
 def course_with_secrets(tmp_path_factory):
     """A course folder holding everything a student must not read."""

@@ -6,13 +6,13 @@ import copy
 import io
 import re
 
+import hostile
 import nbformat
 import pytest
+from hostile import live_payloads
 from nbconvert import HTMLExporter
 from traitlets.config import PyFileConfigLoader
 
-import hostile
-from hostile import live_payloads
 from grader import sanitize
 from grader.build import COURSE
 

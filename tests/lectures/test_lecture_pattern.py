@@ -31,5 +31,6 @@ def test_follows_the_lecture_pattern(path):
     assert "import labkit as lk" in sources[2] and "lk.setup(seed=0)" in sources[2]
     assert "## Summary" in sources[-3]
     assert sources[-1].startswith("## References") and "arXiv" in sources[-1]
-    assert (Path(__file__).parent / f"test_lecture_{number.lower()}.py").exists(), \
-        f"{path.name} needs tests/test_lecture_{number.lower()}.py asserting its claims"
+    key = path.stem.split("_", 1)[1]
+    assert (Path(__file__).parent / f"test_lecture_{key}.py").exists(), \
+        f"{path.name} needs tests/lectures/test_lecture_{key}.py asserting its claims"

@@ -1,0 +1,96 @@
+"""The library's shape (labkit/__init__.py): shared layers that never import a lecture package,
+one package per lecture with its notebook, assignment and tests, small files, ``__all__``
+everywhere, and the lint rules of pyproject.toml."""
+import ast
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import labkit as lk
+
+ROOT = Path(__file__).resolve().parents[2]
+LABKIT = ROOT / "labkit"
+SHARED = ["runtime.py", "validation.py", "models.py", "checks.py", "data", "training", "probes", "viz"]
+MAX_LINES = 300
+
+
+def modules(paths):
+    for p in paths:
+        path = LABKIT / p
+        yield from ([path] if path.is_file() else sorted(path.rglob("*.py")))
+
+
+def imported(path: Path) -> set:
+    """Every labkit module ``path`` imports, as a dotted name below labkit ("difficulty.scores")."""
+    package = path.relative_to(LABKIT).with_suffix("").parts[:-1]
+    if path.name == "__init__.py":
+        package = path.relative_to(LABKIT).parts[:-1]
+    out = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = list(package[:len(package) - node.level + 1])
+                target = base + (node.module.split(".") if node.module else [])
+                out.add(".".join(target))
+                out.update(".".join(target + [a.name]) for a in node.names)
+            elif node.module and node.module.startswith("labkit"):
+                out.add(node.module.removeprefix("labkit").lstrip("."))
+        elif isinstance(node, ast.Import):
+            out.update(a.name.removeprefix("labkit").lstrip(".") for a in node.names if a.name.startswith("labkit"))
+    return out
+
+
+def test_the_import_rule_holds_and_can_be_checked():
+    bad = []
+    for path in modules(SHARED):
+        for name in imported(path):
+            if name.split(".")[0] in lk.LECTURES:
+                bad.append(f"{path.relative_to(ROOT)} imports labkit.{name}")
+    assert not bad, "shared layers must not import lecture packages:\n" + "\n".join(bad)
+    # the checker sees a violation when there is one
+    assert "difficulty.scores" in imported(LABKIT / "difficulty" / "tracking.py") or \
+        "difficulty" in {n.split(".")[0] for n in imported(LABKIT / "difficulty" / "tracking.py")}
+
+
+@pytest.mark.parametrize("key", sorted(lk.LECTURES))
+def test_every_lecture_has_its_package_notebook_assignment_and_tests(key):
+    number = lk.LECTURES[key][1:]
+    assert (LABKIT / key / "__init__.py").exists(), f"labkit/{key}/ is missing"
+    assert (ROOT / "lectures" / f"L{number}_{key}.ipynb").exists(), f"lectures/L{number}_{key}.ipynb is missing"
+    assert (ROOT / "course" / "source" / f"{int(number):02d}-{key}").is_dir(), f"course/source/{int(number):02d}-{key}/"
+    assert (ROOT / "tests" / "library" / f"test_{key}.py").exists()
+    assert (ROOT / "tests" / "lectures" / f"test_lecture_{key}.py").exists()
+    lectures = sorted(p.stem.split("_", 1)[1] for p in (ROOT / "lectures").glob("L*_*.ipynb"))
+    assert lectures == sorted(lk.LECTURES), "every notebook in lectures/ is listed in labkit.LECTURES"
+
+
+def test_files_are_small_or_say_why():
+    long = []
+    for path in LABKIT.rglob("*.py"):
+        text = path.read_text()
+        if text.count("\n") > MAX_LINES and "longer than 300 lines because" not in text[:2000].lower():
+            long.append(f"{path.relative_to(ROOT)}: {text.count(chr(10))} lines")
+    assert not long, long
+
+
+def test_every_package_declares_its_public_names():
+    for init in LABKIT.rglob("__init__.py"):
+        tree = ast.parse(init.read_text())
+        names = {t.id for n in tree.body if isinstance(n, ast.Assign) for t in n.targets if isinstance(t, ast.Name)}
+        assert "__all__" in names, f"{init.relative_to(ROOT)} has no __all__"
+        package = ".".join(("labkit",) + init.relative_to(LABKIT).parts[:-1]).rstrip(".")
+        module = __import__(package, fromlist=["__all__"])
+        missing = [n for n in module.__all__ if not hasattr(module, n)]
+        assert not missing, f"{package}.__all__ names what it does not define: {missing}"
+
+
+def test_lint_and_format_rules_pass():
+    ruff = shutil.which("ruff", path=str(Path(sys.executable).parent)) or shutil.which("ruff")
+    if ruff is None:
+        pytest.skip("ruff is not installed: pip install -e '.[dev]'")
+    paths = ["labkit", "tests", "benchmarks", "course/grader"]
+    check = subprocess.run([ruff, "check", *paths], cwd=ROOT, capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout[-3000:]
