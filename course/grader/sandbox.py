@@ -33,6 +33,10 @@ from pathlib import Path
 from jupyter_client.manager import AsyncKernelManager
 from traitlets import Bool, Integer, List, Unicode
 
+from . import compat
+
+compat.check()  # the private methods overridden below are still there
+
 HERE = Path(__file__).resolve().parent
 LAUNCHER = HERE / "launch.py"
 

@@ -81,3 +81,14 @@ def test_each_assignment_has_parts_whose_points_add_up(assignment):
         assert cases["solution"].points == nbk.autograded_points
         assert cases["partial_even"].points + cases["partial_odd"].points == nbk.autograded_points
         assert {c.name for c in cases.values() if c.every} == {"solution", "blank", "partial_even", "forges_records"}
+
+
+def test_the_private_methods_the_grader_overrides_are_checked_at_start_up():
+    from grader import compat
+
+    assert compat.problems() == []
+    renamed = [("nbclient.client", "NotebookClient", "async_execute_cell_v2", ("cell",)),
+               ("jupyter_client.manager", "AsyncKernelManager", "format_kernel_cmd", ("extra_args",))]
+    with pytest.raises(compat.GraderIncompatible, match="async_execute_cell_v2 no longer exists") as err:
+        compat.check(renamed)
+    assert "format_kernel_cmd no longer takes extra_args" in str(err.value)
