@@ -28,6 +28,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from unittest import mock
 
@@ -121,8 +122,16 @@ def _build(python: str, key: str) -> None:
     (CACHE / "key").write_text(key)
 
 
+@pytest.fixture
+def own_tmp():
+    """A temporary folder outside pytest's numbered ones, which concurrent pytest runs prune."""
+    path = Path(tempfile.mkdtemp(prefix="labkit-colab-"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
 @pytest.fixture(scope="module")
-def colab(tmp_path_factory):
+def colab():
     """The cached Colab-like venv, as it was before the course was installed, and a kernelspec for it."""
     python = _python311()
     if python is None:
@@ -138,12 +147,14 @@ def colab(tmp_path_factory):
         _build(python, key)
     preinstalled = json.loads((CACHE / "preinstalled.json").read_text())
     assert _installed() == preinstalled
-    spec_dir = tmp_path_factory.mktemp("jupyter") / "kernels" / "colab-standin"
+    spec_root = Path(tempfile.mkdtemp(prefix="labkit-colab-kernel-"))
+    spec_dir = spec_root / "kernels" / "colab-standin"
     spec_dir.mkdir(parents=True)
     (spec_dir / "kernel.json").write_text(json.dumps({
         "argv": [_python(), "-m", "ipykernel_launcher", "-f", "{connection_file}"],
         "display_name": "Colab stand-in", "language": "python"}))
-    yield {"jupyter_path": str(spec_dir.parents[1]), "preinstalled": preinstalled}
+    yield {"jupyter_path": str(spec_root), "preinstalled": preinstalled}
+    shutil.rmtree(spec_root, ignore_errors=True)
     extra = set(_installed()) - set(preinstalled)
     if extra:
         subprocess.run([_python(), "-m", "pip", "uninstall", "-q", "-y", *sorted(extra)], check=False)
@@ -195,8 +206,8 @@ def test_requirements_file_is_what_the_test_installs():
     assert LOCAL_TORCH in _requirements()
 
 
-def test_lectures_install_the_course_on_colab_and_change_nothing_preinstalled(colab, tmp_path):
-    workdir = tmp_path / "content"  # Colab's working folder
+def test_lectures_install_the_course_on_colab_and_change_nothing_preinstalled(colab, own_tmp):
+    workdir = own_tmp / "content"  # Colab's working folder
     workdir.mkdir()
     for path in LECTURES:
         nb, report = _run(path, workdir, colab)
