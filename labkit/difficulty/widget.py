@@ -7,6 +7,7 @@ import pandas as pd
 
 from ..data.core import Data
 from ..validation import check_option, check_positive_int
+from ..viz import fig_to_png
 from .agreement import architecture_disagreement
 from .plots import show_examples
 from .scores import HARDER
@@ -47,9 +48,6 @@ def render_selection(data: Data, table: pd.DataFrame, score: str, slice: str = "
                      other: pd.DataFrame | None = None, other_name: str = "other model") -> bytes:
     """PNG bytes of the images :func:`select_examples` picks, titled with the given label and the
     score (or the rank difference); red titles mark injected label flips."""
-    import io
-
-    import matplotlib.pyplot as plt
     rows = select_examples(table, score, slice, n, other)
     if "disagreement" in rows:
         values, label = rows["disagreement"], "Δrank "
@@ -58,10 +56,7 @@ def render_selection(data: Data, table: pd.DataFrame, score: str, slice: str = "
         values, label = rows[score], f"{score} "
         title = f"{slice} {len(rows)} by {score}"
     fig = show_examples(data, rows.index.to_numpy(), values.to_numpy(), label, title=title)
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=80)
-    plt.close(fig)
-    return buf.getvalue()
+    return fig_to_png(fig)
 
 
 def browse(data: Data, table: pd.DataFrame, other: pd.DataFrame | None = None, n: int = 16,
