@@ -66,7 +66,7 @@ class EpochBatches:
         its = [_permuted_batches(index, self.batch_size, self.steps_per_epoch, torch.Generator().manual_seed(s))
                for s in self.seeds]
         for _ in range(self.total_steps):
-            yield torch.stack([next(it) for it in its])
+            yield torch.stack([next(it) for it in its]) if len(its) > 1 else next(its[0]).unsqueeze(0)
 
 
 class SubsetBatches:

@@ -24,6 +24,7 @@ from typing import Callable, Mapping, Sequence
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from .. import runtime
@@ -162,6 +163,7 @@ def train_members(members, train, batches, *, optimizer: str = "adam", lr: float
         dtype = None  # fp16 would need one loss scaler per source
     scaler = torch.amp.GradScaler(device.type, enabled=dtype == torch.float16)
     hooks = _callbacks(callbacks)
+    plain_ce = not members.has_member_axis and loss == "ce" and weights is None
     total, per_epoch = batches.total_steps, batches.steps_per_epoch
     losses = torch.empty(total, S, device=device)
     lrs = np.empty(total)
@@ -179,32 +181,40 @@ def train_members(members, train, batches, *, optimizer: str = "adam", lr: float
     members.train()
     step = 0
     for step, idx in enumerate(batches, 1):
-        yb = y[idx]
         w = None if weights is None else weights.gather(1, idx)
         opt.zero_grad(set_to_none=True)
         if not route:
             with runtime.autocast(device, enabled=dtype is not None):
-                logits = members.forward(inputs[sources[0]][idx])
-                per_member = _reduce(criterion(logits, yb), w)
+                if plain_ce:  # one nn.Module and plain cross-entropy: no member axis in the graph at all
+                    i = idx[0]
+                    logits, yi = members.module(inputs[sources[0]][i]), y[i]
+                    total_loss = F.cross_entropy(logits.float(), yi, label_smoothing=label_smoothing)
+                    logits, yb, per_member = logits.unsqueeze(0), yi.unsqueeze(0), total_loss.view(1)
+                else:
+                    yb = y[idx]
+                    logits = members.forward(inputs[sources[0]][idx])
+                    per_member = _reduce(criterion(logits, yb), w)
+                    total_loss = per_member.sum()  # the sum keeps each member's gradient its own
             if scaler.is_enabled():  # fp16 needs loss scaling; bf16 and fp32 do not
-                scaler.scale(per_member.sum()).backward()
+                scaler.scale(total_loss).backward()
             else:
-                per_member.sum().backward()  # the sum keeps each member's gradient its own
+                total_loss.backward()
         else:
+            yb = y[idx]
             logits, per_member = _routed_backward(members, inputs, sources, idx, yb, w, criterion, route,
                                                   frozen_stats, device, dtype is not None)
-        old = {n: stacked[n].detach().clone() for n in scales}
+        old = {n: stacked[n].detach().clone() for n in scales} if scales else None
         if scaler.is_enabled():
             scaler.step(opt)
             scaler.update()
         else:
             opt.step()
-        with torch.no_grad():
-            for n, f in scales.items():
-                p = stacked[n]
-                p.sub_(old[n]).mul_(f).add_(old[n])
-            for n, m in masks.items():
-                stacked[n].mul_(m)
+        if scales or masks:
+            with torch.no_grad():
+                for n, f in scales.items():
+                    stacked[n].sub_(old[n]).mul_(f).add_(old[n])
+                for n, m in masks.items():
+                    stacked[n].mul_(m)
         lrs[step - 1] = opt.param_groups[0]["lr"]
         if sched is not None:
             sched.step()
