@@ -17,6 +17,10 @@ import torch
 
 SCALES = ("smoke", "class", "full")
 _SEED = 0
+# The quick-run switch (LABKIT_QUICK=1): every training run stops after QUICK_STEPS steps and every
+# dataset keeps about QUICK_EXAMPLES examples, so the whole code path of a scale runs in seconds.
+QUICK_STEPS = 3
+QUICK_EXAMPLES = 256
 
 
 def get_device(prefer: str | None = None) -> torch.device:
@@ -51,6 +55,25 @@ def get_scale() -> str:
     if os.environ.get("NBGRADER_EXECUTION"):
         return "smoke"
     return "full" if torch.cuda.is_available() else "class"
+
+
+def quick() -> bool:
+    """True when the quick-run switch ``LABKIT_QUICK`` is on (1, true, yes, on).
+
+    It exists to exercise a scale's whole code path in seconds (the tests run every notebook at
+    ``full`` this way on a CPU); the numbers it produces mean nothing. Off, nothing changes.
+    """
+    value = os.environ.get("LABKIT_QUICK", "").strip().lower()
+    if value in ("", "0", "false", "no", "off"):
+        return False
+    if value in ("1", "true", "yes", "on"):
+        return True
+    raise ValueError(f"LABKIT_QUICK={value!r} is not understood; use 1 (on) or 0 (off)")
+
+
+def quick_steps(total: int) -> int:
+    """``total`` training steps, or at most :data:`QUICK_STEPS` under the quick-run switch."""
+    return min(total, QUICK_STEPS) if quick() else total
 
 
 def scaled(smoke, class_, full, scale: str | None = None):
@@ -111,10 +134,16 @@ class SetupInfo:
     torch: str
     amp: str
     python: str
+    quick: bool = False
 
     def __str__(self) -> str:
-        return (f"labkit | device: {self.device} | scale: {self.scale} | seed: {self.seed} | "
+        text = (f"labkit | device: {self.device} | scale: {self.scale} | seed: {self.seed} | "
                 f"torch {self.torch} | mixed precision: {self.amp} | python {self.python}")
+        if self.quick:
+            text += (f"\nQUICK RUN (LABKIT_QUICK=1): every training run stops after {QUICK_STEPS} steps and "
+                     f"every dataset keeps about {QUICK_EXAMPLES} examples; the results below mean nothing. "
+                     "Unset LABKIT_QUICK for a real run.")
+        return text
 
 
 def setup(seed: int = 0, verbose: bool = True) -> SetupInfo:
@@ -127,7 +156,7 @@ def setup(seed: int = 0, verbose: bool = True) -> SetupInfo:
     dtype = amp_dtype(device)
     info = SetupInfo(device=name, scale=get_scale(), seed=seed, torch=torch.__version__,
                      amp=str(dtype).replace("torch.", "") if dtype else "off (fp32)",
-                     python=platform.python_version())
+                     python=platform.python_version(), quick=quick())
     if verbose:
         print(info)
     return info

@@ -8,6 +8,7 @@ import numpy as np
 import torch
 from sklearn.model_selection import train_test_split as _sk_split
 
+from .. import runtime
 from ..validation import check_features, check_fraction, check_labels
 
 
@@ -119,3 +120,24 @@ def train_val_test_split(data: Data, val: float = 0.15, test: float = 0.15, seed
     strat = labels[rest] if stratify else None
     train_idx, val_idx = _sk_split(rest, test_size=val / (1.0 - test), random_state=seed, stratify=strat)
     return Splits(*(data.subset(np.sort(i)) for i in (train_idx, val_idx, test_idx)))
+
+
+def quick_subset(data: Data, seed: int = 0) -> Data:
+    """``data`` itself, or under the quick-run switch (``LABKIT_QUICK=1``) a reproducible subset of
+    about :data:`labkit.runtime.QUICK_EXAMPLES` examples with at least 3 of every class present (so
+    stratified splits still work; CIFAR-100 keeps 300). The loaders call this; nothing else needs to."""
+    if not runtime.quick():
+        return data
+    labels = data.y.cpu().numpy()
+    present = np.unique(labels)
+    per_class = max(3, runtime.QUICK_EXAMPLES // max(1, len(present)))
+    if len(data) <= per_class * len(present):
+        return data
+    rng = np.random.default_rng(seed)
+    keep = np.concatenate([rng.permutation(np.flatnonzero(labels == c))[:per_class] for c in present])
+    return data.subset(np.sort(keep))
+
+
+def quick_count(n: int) -> int:
+    """``n`` examples to generate, or at most :data:`labkit.runtime.QUICK_EXAMPLES` when quick."""
+    return min(n, runtime.QUICK_EXAMPLES) if runtime.quick() else n

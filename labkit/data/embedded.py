@@ -7,7 +7,7 @@ from matplotlib.path import Path
 from sklearn import datasets as skd
 
 from ..validation import check_fraction, check_positive_int
-from .core import Data
+from .core import Data, quick_count, quick_subset
 
 QUADRANTS = ("top-left", "top-right", "bottom-left", "bottom-right")
 # The location rule of the stars-and-moons task: stars top-right or bottom-left, moons the others.
@@ -18,12 +18,12 @@ def load_digits() -> Data:
     """scikit-learn's bundled handwritten digits: X [1797, 1, 8, 8] in [0, 1], y [1797] in 0..9."""
     raw = skd.load_digits()
     X = torch.tensor(raw.images, dtype=torch.float32).unsqueeze(1) / 16.0
-    return Data(X, torch.tensor(raw.target), classes=[str(i) for i in range(10)], name="digits")
+    return quick_subset(Data(X, torch.tensor(raw.target), classes=[str(i) for i in range(10)], name="digits"))
 
 
 def make_moons(n: int = 500, noise: float = 0.15, seed: int = 0) -> Data:
     """Two interleaving half circles: X [n, 2], y [n] in {0, 1}."""
-    n = check_positive_int(n, "n", 2)
+    n = quick_count(check_positive_int(n, "n", 2))
     check_fraction(noise, "noise", 0.0, 10.0)
     X, y = skd.make_moons(n_samples=n, noise=noise, random_state=seed)
     return Data(torch.tensor(X, dtype=torch.float32), torch.tensor(y), classes=["upper", "lower"], name="two moons")
@@ -31,7 +31,7 @@ def make_moons(n: int = 500, noise: float = 0.15, seed: int = 0) -> Data:
 
 def make_blobs(n: int = 500, centers: int = 3, std: float = 1.0, seed: int = 0) -> Data:
     """Gaussian blobs in 2-D: X [n, 2], y [n] in 0..centers-1."""
-    n = check_positive_int(n, "n", 2)
+    n = quick_count(check_positive_int(n, "n", 2))
     centers = check_positive_int(centers, "centers", 2)
     X, y = skd.make_blobs(n_samples=n, centers=centers, cluster_std=std, random_state=seed)
     return Data(torch.tensor(X, dtype=torch.float32), torch.tensor(y),
@@ -69,7 +69,7 @@ def make_stars_moons(n: int = 1000, size: int = 48, rule: float = 1.0, ood: bool
     Returns Data with X [n, 1, size, size] in {0, 1}, y [n], and meta ``quadrant`` (0..3, see
     ``QUADRANTS``; -1 for o.o.d.) and ``obeys_rule`` (bool).
     """
-    n = check_positive_int(n, "n", 2)
+    n = quick_count(check_positive_int(n, "n", 2))
     size = check_positive_int(size, "size", 16)
     check_fraction(rule, "rule")
     rng = np.random.default_rng(seed)
@@ -130,7 +130,7 @@ def make_waterbirds(n: int = 1000, size: int = 32, spurious: float = 0.95, seed:
     Returns Data with X [n, 3, size, size] in [0, 1], y [n], and meta ``background`` (0 land,
     1 water) and ``group`` (2*y + background, the four groups used for worst-group accuracy).
     """
-    n = check_positive_int(n, "n", 2)
+    n = quick_count(check_positive_int(n, "n", 2))
     size = check_positive_int(size, "size", 16)
     check_fraction(spurious, "spurious")
     rng = np.random.default_rng(seed)

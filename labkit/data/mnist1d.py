@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from ..validation import check_fraction, check_positive_int
-from .core import Data, Splits, train_val_test_split
+from .core import Data, Splits, quick_subset, train_val_test_split
 from .real import default_root
 
 LENGTH = 40  # the standard set's signal length
@@ -74,8 +74,8 @@ def load_mnist1d(n_train: int = 4000, n_test: int = 1000, seed: int = 42, val: f
             torch.save({"X": X, "y": y}, path)
     X = X[:, None, :]  # one channel: [N, 1, 40]
     classes = [str(i) for i in range(10)]
-    train = Data(X[:n_train], y[:n_train], classes=classes, name="MNIST-1D (train)")
-    test = Data(X[n_train:n_total], y[n_train:n_total], classes=classes, name="MNIST-1D (test)")
+    train = quick_subset(Data(X[:n_train], y[:n_train], classes=classes, name="MNIST-1D (train)"))
+    test = quick_subset(Data(X[n_train:n_total], y[n_train:n_total], classes=classes, name="MNIST-1D (test)"))
     if val == 0:
         return Splits(train, None, test)
     # carve the validation set out of the training split: the test split stays the standard one

@@ -14,8 +14,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .. import runtime
 from ..validation import check_option, check_positive_int
-from .core import Data, Splits
+from .core import Data, Splits, quick_subset
 
 FASHION_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
                    "Sneaker", "Bag", "Ankle boot"]
@@ -132,7 +133,7 @@ def load_real(name: str, train: bool = True, root=None, download: bool = True) -
         images, labels = torch.from_numpy(np.array(images, copy=True)), torch.from_numpy(labels.astype(np.int64))
         root.mkdir(parents=True, exist_ok=True)
         torch.save({"images": images, "labels": labels, "classes": list(classes)}, cache)
-    return Data(images.float().div_(255), labels, classes=list(classes), name=f"{name} ({split})")
+    return quick_subset(Data(images.float().div_(255), labels, classes=list(classes), name=f"{name} ({split})"))
 
 
 def _read_raw(name: str, folder: Path, train: bool):
@@ -160,6 +161,8 @@ def real_splits(name: str, val: int = 5000, seed: int = 0, root=None, download: 
                            "To run the lecture on the embedded shifted digits instead, set "
                            "LABKIT_SCALE=class (or smoke) before starting the notebook.") from err
     val = check_positive_int(val, "val")
+    if runtime.quick():  # the quick-run subsets are small: hold out a fifth instead
+        val = min(val, max(2 * train.n_classes, len(train) // 5))
     if val >= len(train):
         raise ValueError(f"val={val} leaves nothing to train on: {name} has {len(train)} training examples")
     idx = np.arange(len(train))

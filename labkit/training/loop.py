@@ -32,6 +32,7 @@ from ..validation import check_fraction, check_option, check_positive_int
 from .members import members_cross_entropy
 from .optim import make_optimizer, make_scheduler
 from .results import History, StepState
+from .routing import _frozen_stats, _member_view, _reduce, _routed_backward
 
 
 def progress_default() -> bool:
@@ -75,20 +76,6 @@ def _callbacks(callbacks) -> list:
             hooks = {"on_step": cb}
         out.append(hooks)
     return out
-
-
-def _member_view(t, like: torch.Tensor) -> torch.Tensor:
-    """A per-member value shaped to broadcast against a stacked parameter ``like`` [S, ...]: a
-    vector [S], a tensor of ``like``'s shape, or one of the parameter's own shape (all members)."""
-    t = torch.as_tensor(t, dtype=like.dtype, device=like.device)
-    if like.dim() == 0 or t.shape == like.shape:
-        return t
-    if t.shape == like.shape[1:]:
-        return t.unsqueeze(0)
-    if t.dim() == 1 and t.shape[0] == like.shape[0]:
-        return t.reshape(t.shape + (1,) * (like.dim() - 1))
-    raise ValueError(f"a per-member value of shape {tuple(t.shape)} does not fit a parameter of shape "
-                     f"{tuple(like.shape[1:])} with {like.shape[0]} members")
 
 
 def _by_prefix(mapping: Mapping | None, names: Sequence[str], what: str) -> dict:
@@ -157,14 +144,14 @@ def train_members(members, train, batches, *, optimizer: str = "adam", lr: float
     frozen_stats = _frozen_stats(members, route, sources)
 
     opt = make_optimizer(members.leaves(), optimizer, lr, weight_decay, momentum)
-    sched = make_scheduler(opt, schedule, batches.total_steps, warmup)
+    sched = make_scheduler(opt, schedule, runtime.quick_steps(batches.total_steps), warmup)
     dtype = runtime.amp_dtype(device) if amp else None
     if route and dtype == torch.float16:
         dtype = None  # fp16 would need one loss scaler per source
     scaler = torch.amp.GradScaler(device.type, enabled=dtype == torch.float16)
     hooks = _callbacks(callbacks)
     plain_ce = not members.has_member_axis and loss == "ce" and weights is None
-    total, per_epoch = batches.total_steps, batches.steps_per_epoch
+    total, per_epoch = runtime.quick_steps(batches.total_steps), batches.steps_per_epoch
     losses = torch.empty(total, S, device=device)
     lrs = np.empty(total)
     evals = []
@@ -181,6 +168,9 @@ def train_members(members, train, batches, *, optimizer: str = "adam", lr: float
     members.train()
     step = 0
     for step, idx in enumerate(batches, 1):
+        if step > total:  # the quick-run switch cut the run short
+            step = total
+            break
         w = None if weights is None else weights.gather(1, idx)
         opt.zero_grad(set_to_none=True)
         if not route:
@@ -241,55 +231,6 @@ def train_members(members, train, batches, *, optimizer: str = "adam", lr: float
     loss_out = losses[:step].cpu().numpy()
     return History(loss=loss_out[:, 0] if single else loss_out, lr=lrs[:step], steps_per_epoch=per_epoch,
                    evals=evals, seconds=time.perf_counter() - start)
-
-
-def _reduce(per_example: torch.Tensor, w) -> torch.Tensor:
-    """Per-member loss [S]: the mean of per-example losses [S, B], weighted by ``w`` if given."""
-    if w is None:
-        return per_example.mean(1)
-    return (per_example * w).sum(1) / w.sum(1).clamp(min=1e-12)
-
-
-def _frozen_stats(members, route: dict, sources: list):
-    """For each source k and member s: the BatchNorm modules whose statistics must not move when
-    the member's forward pass runs on source k (those whose parameters learn from another source)."""
-    if not route:
-        return None
-    bn = [n for n, m in members.template.named_modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
-    out = []
-    for k in range(len(sources)):
-        per_member = []
-        for s in range(len(members)):
-            per_member.append({b for b in bn if any(n.startswith(b + ".") and int(r[s]) != k for n, r in route.items())})
-        out.append(per_member)
-    return out
-
-
-def _routed_backward(members, inputs, sources, idx, yb, w, criterion, route, frozen_stats, device, use_amp):
-    """One forward and one backward pass per input source; each member's parameter gets the
-    gradient of the source ``route`` assigns to it (unrouted parameters: the first source).
-    Returns the logits and per-member losses of the first source."""
-    named = members.named_leaves()
-    first, grads = None, [None] * len(named)
-    for k, src in enumerate(sources):
-        with runtime.autocast(device, enabled=use_amp):
-            logits = members.forward(inputs[src][idx], frozen_stats=frozen_stats[k])
-            per_member = _reduce(criterion(logits, yb), w)
-        gk = torch.autograd.grad(per_member.sum(), [leaf for _, leaf in named], allow_unused=True)
-        for i, ((name, leaf), g) in enumerate(zip(named, gk)):
-            if g is None:
-                continue
-            r = route.get(name)
-            pick = (r == k) if r is not None else torch.full((len(members),), k == 0, device=device)
-            g = g * (_member_view(pick, leaf) if members.has_member_axis else pick[0].to(g.dtype))
-            grads[i] = g if grads[i] is None else grads[i] + g
-        if first is None:
-            first = (logits, per_member)
-    for (_, leaf), g in zip(named, grads):
-        # in the parameter's own memory layout: the fused optimizers read a gradient laid out
-        # differently (autograd.grad can return a transposed one) as if it were not
-        leaf.grad = None if g is None else torch.empty_like(leaf).copy_(g)
-    return first
 
 
 def _val_metrics(members, val, single: bool) -> dict:

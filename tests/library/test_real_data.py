@@ -1,63 +1,12 @@
 """The real-data loaders, on small files written in the real on-disk formats (IDX for MNIST and
 Fashion-MNIST, pickled batches for CIFAR), in torchvision's folder layout."""
-import pickle
-import struct
 
 import numpy as np
 import pytest
 import torch
+from realfiles import write_cifar10, write_cifar100, write_idx, write_mnist
 
 import labkit as lk
-
-
-def write_idx(path, array: np.ndarray):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    header = struct.pack(">BBBB", 0, 0, 0x08, array.ndim) + struct.pack(f">{array.ndim}I", *array.shape)
-    path.write_bytes(header + array.astype(np.uint8).tobytes())
-
-
-def write_mnist(root, folder="MNIST", n_train=12, n_test=5, seed=0):
-    rng = np.random.default_rng(seed)
-    raw = root / folder / "raw"
-    out = {}
-    for prefix, n in (("train", n_train), ("t10k", n_test)):
-        images = rng.integers(0, 256, size=(n, 28, 28), dtype=np.uint8)
-        labels = rng.integers(0, 10, size=n, dtype=np.uint8)
-        write_idx(raw / f"{prefix}-images-idx3-ubyte", images)
-        write_idx(raw / f"{prefix}-labels-idx1-ubyte", labels)
-        out[prefix] = (images, labels)
-    return out
-
-
-def write_cifar10(root, per_batch=4, seed=0):
-    rng = np.random.default_rng(seed)
-    folder = root / "cifar-10-batches-py"
-    folder.mkdir(parents=True)
-    batches = {}
-    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
-        batch = {"data": rng.integers(0, 256, size=(per_batch, 3072), dtype=np.uint8),
-                 "labels": rng.integers(0, 10, size=per_batch).tolist(), "batch_label": name}
-        (folder / name).write_bytes(pickle.dumps(batch, protocol=2))
-        batches[name] = batch
-    names = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
-    (folder / "batches.meta").write_bytes(pickle.dumps({"label_names": names}, protocol=2))
-    return batches, names
-
-
-def write_cifar100(root, n=6, seed=0):
-    rng = np.random.default_rng(seed)
-    folder = root / "cifar-100-python"
-    folder.mkdir(parents=True)
-    out = {}
-    for split in ("train", "test"):
-        batch = {"data": rng.integers(0, 256, size=(n, 3072), dtype=np.uint8),
-                 "fine_labels": rng.integers(0, 100, size=n).tolist(),
-                 "coarse_labels": rng.integers(0, 20, size=n).tolist()}
-        (folder / split).write_bytes(pickle.dumps(batch, protocol=2))
-        out[split] = batch
-    names = [f"class{i}" for i in range(100)]
-    (folder / "meta").write_bytes(pickle.dumps({"fine_label_names": names, "coarse_label_names": []}, protocol=2))
-    return out, names
 
 
 @pytest.mark.parametrize("name,folder", [("mnist", "MNIST"), ("fashion_mnist", "FashionMNIST")])

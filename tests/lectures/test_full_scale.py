@@ -1,0 +1,57 @@
+"""The ``full`` scale, exercised on a CPU before a student meets it on a GPU.
+
+Every lecture and every solution notebook runs at ``LABKIT_SCALE=full`` with the quick-run switch on
+(``LABKIT_QUICK=1``: every training run stops after a few steps, every dataset keeps a few hundred
+examples), on small files in the real formats placed where ``lk.data.load_real`` looks, so nothing
+is downloaded and torchvision is not needed. A shape that does not fit, a configuration key only the
+``full`` branch reads, a loader path or a plot that assumes ten classes fails here. New lectures and
+assignments are picked up without any change to this file.
+"""
+import os
+from pathlib import Path
+from unittest import mock
+
+import pytest
+
+from notebook_runner import assert_ran_cleanly, outputs_text, run_notebook
+from realfiles import write_all
+
+import labkit as lk
+
+ROOT = Path(__file__).resolve().parents[2]
+NOTEBOOKS = sorted((ROOT / "lectures").glob("L*.ipynb")) + sorted((ROOT / "solutions").glob("*/*.ipynb"))
+
+
+@pytest.fixture(scope="module")
+def real_root(tmp_path_factory):
+    return write_all(tmp_path_factory.mktemp("real-data"))
+
+
+def quick_env(root) -> dict:
+    return {"LABKIT_QUICK": "1", "LABKIT_DATA": str(root), "LABKIT_DEVICE": "cpu", "OMP_NUM_THREADS": "1"}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[f"{p.parent.name}/{p.stem}" for p in NOTEBOOKS])
+def test_notebook_runs_clean_at_full_scale_quickly(path, real_root):
+    nb, _ = run_notebook(path, scale="full", env=quick_env(real_root), timeout=300)
+    assert_ran_cleanly(nb, scale="full")
+    assert "QUICK RUN" in outputs_text(nb), "the setup output must say that the quick-run switch is on"
+    assert not any(p.name.endswith(".pt") and "downloaded" in p.name for p in Path(real_root).iterdir())
+
+
+def test_quick_mode_caps_training_and_data_and_changes_nothing_when_off(real_root):
+    train = lk.data.load_digits()
+    assert len(train) == 1797
+    with mock.patch.dict(os.environ, {"LABKIT_QUICK": "1", "LABKIT_DATA": str(real_root)}):
+        small = lk.data.load_digits()
+        assert len(small) < 300 and set(small.y.tolist()) == set(range(10))
+        cifar100 = lk.data.load_real("cifar100", train=True, download=False)
+        assert len(set(cifar100.y.tolist())) == 100 and len(cifar100) == 300
+        assert lk.fit(lk.models.make_model("mlp", small), small, epochs=4, progress=False).steps == lk.runtime.QUICK_STEPS
+        assert "QUICK RUN" in str(lk.setup(verbose=False))
+    lk.seed_everything(0)
+    history = lk.fit(lk.models.make_model("mlp", train), train, epochs=2, batch_size=128, progress=False)
+    assert history.steps == 2 * 15 and "QUICK RUN" not in str(lk.setup(verbose=False))
+    with mock.patch.dict(os.environ, {"LABKIT_QUICK": "maybe"}), pytest.raises(ValueError, match="LABKIT_QUICK"):
+        lk.runtime.quick()
