@@ -12,6 +12,7 @@ import pandas as pd
 import torch
 from torch import nn
 
+from .. import runtime
 from ..data.core import Data
 from ..probes import block_features
 from ..training import check_seeds, fit_many, input_gradients, resolve_device
@@ -190,8 +191,8 @@ def compute_scores(build: Callable[[], nn.Module], train: Data, *, seeds: Sequen
     check_fraction(early_epoch, "early_epoch", 0.0, epochs, inclusive_low=False)
     device = resolve_device(device)
     per_epoch = math.ceil(len(train) / batch_size)
-    total = per_epoch * epochs
-    early_step = max(1, round(early_epoch * per_epoch))
+    total = runtime.quick_steps(per_epoch * epochs)  # the quick-run switch stops training early
+    early_step = min(total, max(1, round(early_epoch * per_epoch)))
     vog_steps = sorted({max(1, round(total * (c + 1) / vog_checkpoints)) for c in range(vog_checkpoints)})
     common = dict(epochs=epochs, batch_size=batch_size, device=device, progress=progress, eval_every=0,
                   **fit_kwargs)

@@ -30,9 +30,10 @@ import time
 import urllib.request
 from pathlib import Path
 
-import hostile
 import nbformat
 import pytest
+
+import hostile
 import submissions as subs
 from scratch import ScratchCourse
 

@@ -10,7 +10,6 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "course"))
 
 import submissions  # noqa: E402
-
 from grader import records, verify  # noqa: E402
 from grader.build import find_assignments  # noqa: E402
 

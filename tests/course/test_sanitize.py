@@ -6,15 +6,15 @@ import copy
 import io
 import re
 
-import hostile
 import nbformat
 import pytest
-from hostile import live_payloads
 from nbconvert import HTMLExporter
 from traitlets.config import PyFileConfigLoader
 
+import hostile
 from grader import sanitize
 from grader.build import COURSE
+from hostile import live_payloads
 
 PORT = 9  # the payloads' listener port; nothing listens in these tests
 

@@ -13,10 +13,9 @@ from unittest import mock
 
 import pytest
 
+import labkit as lk
 from notebook_runner import assert_ran_cleanly, outputs_text, run_notebook
 from realfiles import write_all
-
-import labkit as lk
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = sorted((ROOT / "lectures").glob("L*.ipynb")) + sorted((ROOT / "solutions").glob("*/*.ipynb"))
@@ -34,8 +33,11 @@ def quick_env(root) -> dict:
 @pytest.mark.slow
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[f"{p.parent.name}/{p.stem}" for p in NOTEBOOKS])
 def test_notebook_runs_clean_at_full_scale_quickly(path, real_root):
-    nb, _ = run_notebook(path, scale="full", env=quick_env(real_root), timeout=300)
-    assert_ran_cleanly(nb, scale="full")
+    # an exercise's checks test values (accuracies, sizes) that 3 training steps on a few hundred
+    # examples cannot reach: a failed check is expected there; any other error is a broken code path
+    allowed = ("CheckFailed",) if path.parent.parent.name == "solutions" else ()
+    nb, _ = run_notebook(path, scale="full", env=quick_env(real_root), timeout=300, allow_error_names=allowed)
+    assert_ran_cleanly(nb, scale="full", allowed=allowed)
     assert "QUICK RUN" in outputs_text(nb), "the setup output must say that the quick-run switch is on"
     assert not any(p.name.endswith(".pt") and "downloaded" in p.name for p in Path(real_root).iterdir())
 

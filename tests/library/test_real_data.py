@@ -4,9 +4,9 @@ Fashion-MNIST, pickled batches for CIFAR), in torchvision's folder layout."""
 import numpy as np
 import pytest
 import torch
-from realfiles import write_cifar10, write_cifar100, write_idx, write_mnist
 
 import labkit as lk
+from realfiles import write_cifar10, write_cifar100, write_idx, write_mnist
 
 
 @pytest.mark.parametrize("name,folder", [("mnist", "MNIST"), ("fashion_mnist", "FashionMNIST")])
