@@ -33,7 +33,7 @@ __version__ = "0.2.0"
 
 # Loaded on first use (lk.shortcuts, lk.viz, ...), so that `import labkit` stays quick and a
 # lecture pays only for what it uses.
-LECTURES = {"shortcuts": "L1", "difficulty": "L2", "contingency": "L3", "calibration": "L5"}
+LECTURES = {"shortcuts": "L1", "difficulty": "L2", "contingency": "L3", "calibration": "L5", "sparsity": "L7"}
 _LAZY = ("checks", "probes", "viz", *LECTURES)
 _ALIASES = {"plots": "viz"}
 

@@ -1,4 +1,5 @@
 """Data: the embedded offline sets (MNIST-1D included), experiment transforms, splits and the real sets."""
+from .cbf import CBF_CLASSES, make_cbf
 from .core import Data, Splits, train_val_test_split
 from .embedded import QUADRANTS, RULE_QUADRANTS, load_digits, make_blobs, make_moons, make_stars_moons, make_waterbirds
 from .mnist1d import load_mnist1d
@@ -11,4 +12,4 @@ __all__ = ["Data", "Splits", "train_val_test_split", "load_digits", "make_moons"
            "make_stars_moons", "make_waterbirds", "load_mnist1d", "QUADRANTS", "RULE_QUADRANTS", "load_real",
            "read_idx", "default_root", "add_label_noise", "inject_shortcut", "shortcut_ood",
            "apply_cue", "class_colours", "SHORTCUT_KINDS", "real_splits", "base_images", "stars_moons_data",
-           "upscale", "shift_digits", "shifted_digits"]
+           "upscale", "shift_digits", "shifted_digits", "make_cbf", "CBF_CLASSES"]
