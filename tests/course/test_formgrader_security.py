@@ -18,16 +18,9 @@ missing.
 """
 import copy
 import http.server
-import os
-import secrets
 import shutil
-import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
-import urllib.request
 from pathlib import Path
 
 import nbformat
@@ -35,6 +28,7 @@ import pytest
 
 import hostile
 import submissions as subs
+from jupyter_lab import running_jupyterlab
 from scratch import ScratchCourse
 
 try:
@@ -77,12 +71,6 @@ class _Listener(http.server.ThreadingHTTPServer):
 
     def names(self) -> set:
         return {p.split("/hit/", 1)[1] for p in self.hits if "/hit/" in p}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _control_page(root: Path, port: int) -> Path:
@@ -128,39 +116,8 @@ def graded_class(tmp_path_factory):
 def formgrader(graded_class, tmp_path_factory):
     """JupyterLab (with nbgrader's formgrader) started from the scratch course's folder."""
     root, tmp = graded_class["root"], tmp_path_factory.mktemp("lab")
-    port, token = _free_port(), secrets.token_hex(16)
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
-           "JUPYTERLAB_SETTINGS_DIR": str(tmp / "settings"), "JUPYTERLAB_WORKSPACES_DIR": str(tmp / "ws"),
-           "JUPYTER_RUNTIME_DIR": str(tmp / "runtime")}
-    log = tmp / "jupyterlab.log"
-    cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1",
-           f"--ServerApp.port={port}", "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
-           f"--ServerApp.root_dir={root}", "--ServerApp.allow_root=True"]
-    with open(log, "w") as out:
-        proc = subprocess.Popen(cmd, cwd=root, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"JupyterLab exited:\n{log.read_text()[-3000:]}")
-            try:
-                with urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2):
-                    break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"JupyterLab did not start:\n{log.read_text()[-3000:]}") from None
-                time.sleep(0.5)
-        yield base, token, log
-    finally:
-        try:
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
-        except ProcessLookupError:
-            pass
+    with running_jupyterlab(root, tmp) as server:
+        yield server
 
 
 def test_grades_come_from_the_execution(graded_class):

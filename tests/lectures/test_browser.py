@@ -10,18 +10,11 @@ Needs Debian's Chromium (``sudo apt-get install chromium``; ``make test`` instal
 skipped with that command where it is missing. Playwright only drives it: no browser download is needed or done.
 """
 import json
-import os
-import secrets
 import shutil
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
+from jupyter_lab import running_jupyterlab
 
 try:
     from playwright.sync_api import expect, sync_playwright
@@ -36,31 +29,9 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_for_server(url: str, proc: subprocess.Popen, log: Path, timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"JupyterLab exited with code {proc.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.5)
-    raise RuntimeError(f"JupyterLab did not answer at {url} within {timeout} s:\n{log.read_text()[-3000:]}")
-
-
 @pytest.fixture
 def jupyterlab(tmp_path):
     """A JupyterLab server on the repository, at the smoke scale; yields its base URL and token."""
-    port, token = _free_port(), secrets.token_hex(16)
     served = tmp_path / "course"
     (served / "lectures").mkdir(parents=True)
     shutil.copy2(ROOT / "lectures" / "L1_shortcuts.ipynb", served / "lectures")
@@ -74,30 +45,9 @@ def jupyterlab(tmp_path):
         path = tmp_path / "settings" / "@jupyterlab" / f"{name}.jupyterlab-settings"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(values))
-    env = {**os.environ, "LABKIT_SCALE": "smoke", "LABKIT_PROGRESS": "0", "MPLBACKEND": "Agg",
-           "JUPYTERLAB_SETTINGS_DIR": str(tmp_path / "settings"),
-           "JUPYTERLAB_WORKSPACES_DIR": str(tmp_path / "workspaces"),
-           "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime")}
-    log = tmp_path / "jupyterlab.log"
-    cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1",
-           f"--ServerApp.port={port}", "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
-           f"--ServerApp.root_dir={served}", "--ServerApp.allow_root=True"]
-    with open(log, "w") as out:
-        proc = subprocess.Popen(cmd, cwd=served, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-    try:
-        base = f"http://127.0.0.1:{port}"
-        _wait_for_server(f"{base}/api/status?token={token}", proc, log)
+    env = {"LABKIT_SCALE": "smoke", "LABKIT_PROGRESS": "0", "MPLBACKEND": "Agg"}
+    with running_jupyterlab(served, tmp_path, env) as (base, token, _):
         yield base, token
-    finally:
-        # the server and its kernels share one process group: stop them all
-        try:
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
-        except ProcessLookupError:
-            pass
 
 
 @pytest.mark.timeout(420)

@@ -13,15 +13,10 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from jupyter_lab import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +24,7 @@ def lab(tmp_path_factory):
     if subprocess.run(["make", "-q", "setup"], cwd=ROOT).returncode != 0:
         pytest.skip("the environment is not set up (make setup); this test does not install it")
     tmp = tmp_path_factory.mktemp("lab")
-    port, token = _free_port(), secrets.token_hex(16)
+    port, token = free_port(), secrets.token_hex(16)
     env = {**os.environ, "JUPYTER_RUNTIME_DIR": str(tmp / "runtime"), "JUPYTER_CONFIG_DIR": str(tmp / "config"),
            "JUPYTERLAB_SETTINGS_DIR": str(tmp / "settings"), "JUPYTERLAB_WORKSPACES_DIR": str(tmp / "ws")}
     log = tmp / "lab.log"
