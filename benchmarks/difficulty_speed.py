@@ -131,13 +131,13 @@ def plain_scores(build, data, seeds, epochs, batch_size, early_epoch, vog_checkp
         out["loss"][row] = (loss_sum / count).cpu().numpy()
         out["margin"][row] = (margin_sum / count).cpu().numpy()
         out["forgetting"][row] = torch.where(ever, forgotten, count).cpu().numpy()
-        var = torch.stack(vog_grads).var(0, unbiased=False).mean(1).numpy()
+        sd_pix = torch.stack(vog_grads).std(0, unbiased=False).mean(1).numpy()
         yy = y.cpu().numpy()
         for c in range(K):
             m = yy == c
             if m.any():
-                sd = var[m].std()
-                out["vog"][row, m] = (var[m] - var[m].mean()) / (sd if sd > 0 else 1.0)
+                sd = sd_pix[m].std()
+                out["vog"][row, m] = (sd_pix[m] - sd_pix[m].mean()) / (sd if sd > 0 else 1.0)
         t0 = time.perf_counter()
         model.eval()
         with torch.no_grad():

@@ -21,8 +21,9 @@ The scores (each oriented as the literature defines it; :data:`HARDER` says whic
 ``forgetting``  number of times the example went from correctly to wrongly classified between two
                 consecutive presentations; an example never classified correctly gets the number of
                 its presentations, more than any learned example can reach (Toneva et al. 2019)
-``vog``         variance over checkpoints of the gradient of the given label's logit with respect
-                to the input pixels, averaged over pixels, then standardised within each class
+``vog``         standard deviation over checkpoints of the gradient of the given label's logit
+                with respect to each input pixel, averaged over pixels, then standardised within
+                each class
                 (Agarwal et al. 2022)
 ``depth``       prediction depth: the first layer from which k-NN probes (k = 30) on every later
                 block's output agree with the network's final prediction (Baldock et al. 2021)
@@ -60,13 +61,13 @@ from .scores import (
                         grad_norms,
                         margin,
                         vog_from_gradients,
-                        vog_from_variance,
+                        vog_from_pixel_std,
 )
 from .tracking import DifficultyScores, ScoreTracker, compute_scores
 from .widget import SLICES, browse, render_selection, select_examples
 
 __all__ = ["SCORES", "HARDER", "DIET_STRATEGIES", "SLICES", "el2n", "margin", "cross_entropy", "forgetting_counts",
-           "vog_from_gradients", "vog_from_variance", "grad_norms", "input_gradients", "knn_predict", "block_features",
+           "vog_from_gradients", "vog_from_pixel_std", "grad_norms", "input_gradients", "knn_predict", "block_features",
            "depth_from_probes", "prediction_depth", "ScoreTracker", "DifficultyScores", "compute_scores",
            "score_correlations", "seed_agreement", "auroc", "SubsetRuns", "fit_subsets", "out_of_sample_proba",
            "find_label_errors", "precision_recall", "keep_indices", "data_diet", "rank_percentiles",

@@ -1,4 +1,4 @@
-"""Prediction depth (Baldock et al. 2021; L2 §5): the first layer from which k-NN probes on every
+"""Prediction depth (Baldock et al. 2021; L2 §6): the first layer from which k-NN probes on every
 later block's output agree with the network's final prediction."""
 from __future__ import annotations
 

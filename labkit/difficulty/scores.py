@@ -78,10 +78,11 @@ def forgetting_counts(correct) -> torch.Tensor:
 
 
 def vog_from_gradients(grads, y=None, normalize: bool = True) -> torch.Tensor:
-    """VoG of one model from input gradients at C checkpoints, ``grads`` [C, N, *input]: the
-    variance over checkpoints of each pixel's gradient, averaged over the pixels, [N]. With
-    ``normalize`` (needs the labels ``y`` [N]) every class is standardised to mean 0 and standard
-    deviation 1, as Agarwal et al. do, so classes with larger gradients do not dominate."""
+    """VoG of one model from input gradients at K checkpoints, ``grads`` [K, N, *input]
+    (Agarwal et al. 2022): each pixel's standard deviation over the checkpoints,
+    sqrt(1/K · Σ_k (g_k − ḡ)²), averaged over the pixels, [N]. With ``normalize`` (needs the
+    labels ``y`` [N]) every class is standardised to mean 0 and standard deviation 1, as their code
+    does, so classes with larger gradients do not dominate."""
     g = torch.as_tensor(grads).float()
     if g.dim() < 3:
         raise ValueError(f"grads must be [checkpoints, N, *input], got {tuple(g.shape)}")
@@ -89,15 +90,15 @@ def vog_from_gradients(grads, y=None, normalize: bool = True) -> torch.Tensor:
         raise ValueError(f"VoG needs gradients at 2 or more checkpoints, got {g.shape[0]}")
     if y is None and normalize:
         raise ValueError("normalize=True needs the labels y (VoG is standardised within each class)")
-    return vog_from_variance(g.var(0, unbiased=False)[None], y, normalize)[0]
+    return vog_from_pixel_std(g.std(0, unbiased=False)[None], y, normalize)[0]
 
 
-def vog_from_variance(pixel_var: torch.Tensor, y, normalize: bool = True) -> torch.Tensor:
-    """Average a per-pixel variance [S, N, *input] over the pixels and, with ``normalize``,
-    standardise within each class of ``y`` [N] (per seed). Returns [S, N]."""
-    v = torch.as_tensor(pixel_var).float()
+def vog_from_pixel_std(pixel_std: torch.Tensor, y, normalize: bool = True) -> torch.Tensor:
+    """Average a per-pixel standard deviation over checkpoints [S, N, *input] over the pixels and,
+    with ``normalize``, standardise within each class of ``y`` [N] (per seed). Returns [S, N]."""
+    v = torch.as_tensor(pixel_std).float()
     if v.dim() < 2:
-        raise ValueError(f"pixel_var must be [S, N, *input], got {tuple(v.shape)}")
+        raise ValueError(f"pixel_std must be [S, N, *input], got {tuple(v.shape)}")
     v = v.flatten(2).mean(-1) if v.dim() > 2 else v
     if not normalize:
         return v

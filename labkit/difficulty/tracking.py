@@ -19,7 +19,7 @@ from ..training import check_seeds, fit_many, input_gradients, resolve_device
 from ..validation import check_fraction, check_option, check_positive_int
 from .agreement import score_correlations
 from .depth import _depths, _input_probes
-from .scores import HARDER, SCORES, el2n, grad_norms, vog_from_variance
+from .scores import HARDER, SCORES, el2n, grad_norms, vog_from_pixel_std
 
 
 class ScoreTracker:
@@ -91,12 +91,12 @@ class ScoreTracker:
             self.vog_m2[rows] += delta * (g - self.vog_mean[rows])
         self.checkpoint_seconds += time.perf_counter() - start
 
-    def vog_variance(self) -> torch.Tensor:
-        """Per-pixel variance over the checkpoints, [S, N, *input]."""
+    def vog_pixel_std(self) -> torch.Tensor:
+        """Per-pixel standard deviation over the checkpoints (population, 1/K), [S, N, *input]."""
         if self.vog_mean is None or int(self.vog_count.min()) < 2:
             raise RuntimeError("VoG needs at least two checkpoints per seed; train longer or lower vog_checkpoints")
         n = self.vog_count.float().view(-1, *[1] * (self.vog_m2.dim() - 1))
-        return self.vog_m2 / n
+        return (self.vog_m2 / n).clamp(min=0).sqrt()
 
 
 @dataclass
@@ -217,7 +217,7 @@ def compute_scores(build: Callable[[], nn.Module], train: Data, *, seeds: Sequen
     if "forgetting" in scores:
         per_seed["forgetting"] = torch.where(tracker.ever_correct, tracker.forgotten, tracker.count)
     if "vog" in scores:
-        per_seed["vog"] = vog_from_variance(tracker.vog_variance(), y)
+        per_seed["vog"] = vog_from_pixel_std(tracker.vog_pixel_std(), y)
     per_seed = {k: v.double().cpu().numpy() for k, v in per_seed.items()}
     n_layers, depth_val = None, None
     if "depth" in scores:

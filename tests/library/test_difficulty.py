@@ -89,7 +89,8 @@ def direct_scores(build, data, seed, early_step, vog_steps, k):
     raw = []
     for i in range(N):
         G = np.stack([grads[c][i] for c in range(len(grads))])  # [C, pixels]
-        raw.append(np.mean(((G - G.mean(0)) ** 2).mean(0)))
+        # Agarwal et al.: each pixel's standard deviation over the K checkpoints, then the pixel mean
+        raw.append(np.mean(np.sqrt(((G - G.mean(0)) ** 2).sum(0) / len(G))))
     raw = np.array(raw)
     vog = np.zeros(N)
     for c in set(y):
@@ -241,7 +242,7 @@ def test_vog_from_gradients_by_hand():
     g = torch.tensor([[[1.0, 0.0], [2.0, 2.0], [0.0, 0.0]],
                       [[3.0, 0.0], [2.0, 2.0], [0.0, 4.0]]])  # 2 checkpoints, 3 examples, 2 pixels
     raw = dif.vog_from_gradients(g, normalize=False)
-    np.testing.assert_allclose(raw, [0.5, 0.0, 2.0])  # per-pixel variances (1, 0), (0, 0), (0, 4)
+    np.testing.assert_allclose(raw, [0.5, 0.0, 1.0])  # per-pixel standard deviations (1, 0), (0, 0), (0, 2)
     norm = dif.vog_from_gradients(g, y=[0, 0, 1])
     np.testing.assert_allclose(norm, [1.0, -1.0, 0.0])  # class 1 has one example: centred only
     with pytest.raises(ValueError, match="labels"):
