@@ -137,7 +137,7 @@ class SubsetRuns:
 
 def fit_subsets(build: Callable[[], nn.Module], train: Data, subsets: Sequence, *, seeds: Sequence[int] = (0,),
                 steps: int = 300, batch_size: int = 128, device=None, progress: bool | None = False,
-                **options) -> SubsetRuns:
+                paired: bool = False, **options) -> SubsetRuns:
     """Train one model per (subset, seed) pair, each on its own subset of ``train``, all at once.
 
     :func:`fit_many` trains several seeds on *one* training set; pruning experiments, cross-fitting
@@ -145,16 +145,26 @@ def fit_subsets(build: Callable[[], nn.Module], train: Data, subsets: Sequence, 
     batches from its own subset (a fresh permutation per pass over it, seeded by its seed), for the
     same number of ``steps`` whatever its subset's size; the batch size is capped by the smallest
     subset. ``options`` as for :func:`fit`.
+
+    By default every subset is trained with every seed. ``paired=True`` trains ``subsets[i]``
+    with ``seeds[i]`` only (one member per subset; seeds may repeat), as when several runs each
+    grow their own labelled pool (L4's active learning).
     """
     if not isinstance(train, Data):
         raise TypeError(f"train must be a labkit Data, got {type(train).__name__}")
     if len(subsets) == 0:
         raise ValueError("subsets is empty; give at least one index array")
     _check_options(options)
-    seeds = check_seeds(seeds)
+    if paired:
+        seeds = [int(s) for s in seeds]
+        if len(seeds) != len(subsets):
+            raise ValueError(f"paired=True needs one seed per subset: {len(subsets)} subsets, {len(seeds)} seeds")
+        pairs = list(enumerate(seeds))
+    else:
+        seeds = check_seeds(seeds)
+        pairs = [(i, s) for i in range(len(subsets)) for s in seeds]
     steps = check_positive_int(steps, "steps")
     device = resolve_device(device)
-    pairs = [(i, s) for i in range(len(subsets)) for s in seeds]
     batches = SubsetBatches([np.asarray(subsets[i]) for i, _ in pairs], [s for _, s in pairs], batch_size,
                             steps, n=len(train), device=device)
     ens = build_members(build, [s for _, s in pairs], device)

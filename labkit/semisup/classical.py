@@ -1,0 +1,58 @@
+"""scikit-learn's semi-supervised estimators against a supervised model on the same few labels."""
+from __future__ import annotations
+
+from typing import Callable, Mapping, Sequence
+
+import numpy as np
+from sklearn.base import clone
+
+from .assumptions import UNLABELLED, hide_labels
+
+
+def label_spreading(gamma: float = 5.0, alpha: float = 0.2):
+    """``LabelSpreading`` with an RBF graph (Zhou et al. 2004): labels flow along the data's
+    graph; ``alpha`` is how much a labelled point may change its own label."""
+    from sklearn.semi_supervised import LabelSpreading
+
+    return LabelSpreading(kernel="rbf", gamma=gamma, alpha=alpha, max_iter=1000)
+
+
+def self_training(estimator, threshold: float = 0.8, **kwargs):
+    """``SelfTrainingClassifier`` around ``estimator`` (which needs ``predict_proba``): fit on the
+    labels, add the unlabelled examples predicted with probability ≥ ``threshold`` as labels,
+    refit, repeat. (The argument is ``estimator`` since scikit-learn 1.6.)"""
+    from sklearn.semi_supervised import SelfTrainingClassifier
+
+    if not hasattr(estimator, "predict_proba"):
+        raise TypeError(f"self-training needs an estimator with predict_proba, got {type(estimator).__name__}")
+    return SelfTrainingClassifier(estimator=estimator, threshold=threshold, **kwargs)
+
+
+def fit_partial(model, X, y_partial):
+    """Fit ``model`` on a partly labelled set: semi-supervised estimators see every example,
+    others only the labelled ones (``y_partial`` = -1 marks unlabelled examples)."""
+    y_partial = np.asarray(y_partial)
+    if (y_partial != UNLABELLED).sum() == 0:
+        raise ValueError("y_partial has no labels (every entry is -1); keep at least one per class")
+    semi = type(model).__module__.startswith("sklearn.semi_supervised")
+    m = np.ones(len(y_partial), bool) if semi else y_partial != UNLABELLED
+    return model.fit(np.asarray(X)[m], y_partial[m])
+
+
+def compare_on(make: Callable, models: Mapping, per_class: int = 3, seeds: Sequence[int] = range(10),
+               n: int = 300, n_test: int = 1000) -> dict:
+    """Test accuracy of each model over seeds: for seed s, ``make(n, s)`` is the training set (all
+    but ``per_class`` labels per class hidden, chosen with seed s) and ``make(n_test, s + 1000)``
+    the test set. Returns name -> array [len(seeds)]."""
+    out = {name: [] for name in models}
+    for s in seeds:
+        X, y = make(n, s)
+        Xt, yt = make(n_test, s + 1000)
+        yp = hide_labels(y, per_class, s)
+        for name, model in models.items():
+            fitted = fit_partial(clone(model), X, yp)
+            out[name].append(float((fitted.predict(Xt) == yt).mean()))
+    return {k: np.array(v) for k, v in out.items()}
+
+
+__all__ = ["label_spreading", "self_training", "fit_partial", "compare_on"]
