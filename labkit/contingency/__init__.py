@@ -41,7 +41,7 @@ not cost more than training. T for any M is derived from the stored correctness 
 from ..data.real import real_splits
 from ..data.shifted import shift_digits, shifted_digits
 from ..probes.classical import CLASSICAL_KINDS, Classical, fit_classical, forest_early_stopping
-from .plots import plot_rates, plot_ratio
+from .plots import plot_rates, plot_ratio, plot_schedule
 from .run import ContingencyRun, Curves, alternative_shapes, easiness_table
 from .table import CELL_NAMES, CELLS, Rates, constant_guess_ratios, contingency_table, rates, table_from_predictions
 from .tracker import ContingencyTracker, track, tracking_schedule
@@ -50,5 +50,5 @@ from .widget import CellView, cell_view, contingency_widget, render_cells, show_
 __all__ = ["CELLS", "CELL_NAMES", "CLASSICAL_KINDS", "Classical", "ContingencyRun", "ContingencyTracker", "Curves",
            "CellView", "Rates", "alternative_shapes", "cell_view", "constant_guess_ratios", "contingency_table",
            "contingency_widget", "easiness_table", "fit_classical", "forest_early_stopping", "plot_rates",
-           "plot_ratio", "rates", "render_cells", "real_splits", "shift_digits", "shifted_digits", "show_cells",
-           "table_from_predictions", "track", "tracking_schedule"]
+           "plot_ratio", "plot_schedule", "rates", "render_cells", "real_splits", "shift_digits", "shifted_digits",
+           "show_cells", "table_from_predictions", "track", "tracking_schedule"]

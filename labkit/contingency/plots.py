@@ -80,3 +80,33 @@ def plot_rates(curves: Curves, ax=None, title: str | None = None):
     if title:
         ax.set_title(title, fontsize=10)
     return ax
+
+
+def plot_schedule(runs: Mapping, ax=None):
+    """When each tracked run recorded: one row per run (label -> :class:`ContingencyRun`), a tick per
+    recorded step on a log axis, the every-step window shaded, and the step of R+-'s highest point
+    for each M of the run marked, so one can see whether every peak lies inside the window."""
+    import matplotlib.pyplot as plt
+
+    if not runs:
+        raise ValueError("no runs to plot: give a dict label -> ContingencyRun")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(9, 0.7 + 0.55 * len(runs)))
+    markers = "ovs^Dp"
+    seen = set()
+    for row, run in enumerate(runs.values()):
+        y = len(runs) - 1 - row
+        ax.fill_betweenx([y - 0.3, y + 0.3], 0, max(run.dense_steps, 0), color="0.9", zorder=0)
+        ax.plot(run.steps, np.full(len(run.steps), y), "|", color="0.4", ms=9)
+        for k, m in enumerate(sorted(run.m_correct)):
+            s = run.curves(m).summary()
+            name = f"R± peak, M = {m}"
+            ax.plot([s["peak_step"]], [y + 0.2], markers[k % len(markers)], color=f"C{k}", ms=6,
+                    label=None if name in seen else name)
+            seen.add(name)
+    ax.set_xscale("symlog", linthresh=1.0, linscale=0.3)
+    ax.set_yticks(range(len(runs)), list(runs)[::-1])
+    ax.set_ylim(-0.6, len(runs) - 0.4)
+    ax.set_xlabel("training step (log scale); grey: recorded at every step, ticks: recorded steps")
+    ax.legend(fontsize=7, loc="lower right")
+    return ax

@@ -86,8 +86,9 @@ class ContingencyRun:
             raise ValueError(f"step {step} is before the first recorded step {int(self.steps[0])}")
         return i
 
-    def curves(self, m=None, balanced: bool = False) -> Curves:
-        """The curves of D against M (a name of this run, a Classical or a boolean vector).
+    def curves(self, m=None, balanced: bool = False, seed: int | None = None) -> Curves:
+        """The curves of D against M (a name of this run, a Classical or a boolean vector), from the
+        table averaged over seeds, or of one seed (``seed``: its index in the run).
 
         ``balanced=True`` gives the class-balanced variant: R+ (R-) is the mean over classes of D's
         accuracy on the M-correct (M-incorrect) examples of that class, classes with an empty subset
@@ -95,10 +96,11 @@ class ContingencyRun:
         every input then has R+ = R- = 1/K, so R+- = 1 exactly. ``tables`` stay the plain counts.
         """
         name, mc = self._m(m)
-        tables = contingency_table(mc, self.d_correct).mean(1)  # [R, 2, 2], mean over seeds
+        d = self.d_correct if seed is None else self.d_correct[:, [self._seed(seed)]]
+        tables = contingency_table(mc, d).mean(1)  # [R, 2, 2], mean over seeds
         r = rates(tables)
         if balanced:
-            per_class = [rates(contingency_table(mc[self.y == k], self.d_correct[..., self.y == k]).mean(1))
+            per_class = [rates(contingency_table(mc[self.y == k], d[..., self.y == k]).mean(1))
                          for k in np.unique(self.y)]
             with np.errstate(divide="ignore", invalid="ignore"), warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)  # a class whose subset is empty: NaN, skipped
@@ -108,7 +110,12 @@ class ContingencyRun:
                           np.true_divide(mean["r_plus"], mean["r_minus"]))
             name = f"{name}, class-balanced"
         return Curves(name, self.steps, self.epochs, tables, r, self.dense_steps,
-                      self.steps_per_epoch, self.n_seeds)
+                      self.steps_per_epoch, d.shape[1])
+
+    def _seed(self, seed) -> int:
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < self.n_seeds:
+            raise ValueError(f"seed must be the index of a seed in this run, 0 .. {self.n_seeds - 1}, got {seed!r}")
+        return int(seed)
 
     def table(self, m=None, step: int | None = None, seed: int = 0) -> np.ndarray:
         """The integer table T[d, m] of one seed at a recorded step (default: the last)."""

@@ -50,6 +50,11 @@ class ContingencyTracker:
         name -> one of those; more can be given later to :meth:`ContingencyRun.curves`
     dense_steps : record every step up to this one (default: one epoch), then ``n_sparse``
         log-spaced steps to the end
+    past_peak : if given (e.g. 2.0), the every-step window adapts to the run: it goes on past
+        ``dense_steps`` until the step is at least ``past_peak`` times the step of the highest R+-
+        seen so far, for every M (R+- of the table averaged over seeds). A peak that comes late is
+        then still recorded at every step, and the window ends once R+- has been falling for a
+        while. None (the default) keeps the fixed window.
     batch_size : test examples per forward pass
 
     Pass the tracker in ``callbacks=`` of :func:`labkit.fit` or :func:`labkit.fit_many` (one run per
@@ -58,7 +63,7 @@ class ContingencyTracker:
     """
 
     def __init__(self, test: Data, classical=None, dense_steps: int | None = None, n_sparse: int = 60,
-                 batch_size: int = 4096):
+                 batch_size: int = 4096, past_peak: float | None = None):
         if not isinstance(test, Data):
             raise TypeError(f"test must be a labkit Data, got {type(test).__name__}")
         self.test = test
@@ -72,9 +77,14 @@ class ContingencyTracker:
         self.dense_steps = None if dense_steps is None else check_positive_int(dense_steps, "dense_steps", 0)
         self.n_sparse = check_positive_int(n_sparse, "n_sparse", 0)
         self.batch_size = check_positive_int(batch_size, "batch_size")
+        if past_peak is not None and not (isinstance(past_peak, (int, float)) and past_peak >= 1):
+            raise ValueError(f"past_peak must be a number >= 1 (e.g. 2.0: record every step until twice the "
+                             f"peak's step) or None for a fixed window, got {past_peak!r}")
+        self.past_peak = None if past_peak is None else float(past_peak)
         self._X = self._y = None
         self._schedule = None
-        self._buffer = None
+        self._rows = []
+        self._masks = None
         self._steps = []
         self._initial = None
         self._spe = self._total = None
@@ -118,25 +128,51 @@ class ContingencyTracker:
             self._spe, self._total = state.steps_per_epoch, state.total_steps
             dense = state.steps_per_epoch if self.dense_steps is None else self.dense_steps
             self._dense_used = min(dense, state.total_steps)
-            self._schedule = set(tracking_schedule(state.total_steps, self._dense_used, self.n_sparse).tolist())
-            self._schedule.discard(0)
-        if state.step not in self._schedule and not state.stop:
+            self._peaks = {}  # M name -> (highest R+- so far, its step), while the window adapts
+            self._plan(self._dense_used)
+        dense = state.step <= self._dense_used
+        if state.step not in self._schedule and not dense and not state.stop:
             return
         if self._steps and state.step <= self._steps[-1]:
             raise RuntimeError(_REUSED)
         t = time.perf_counter()
         correct = self._correct(state.members)
-        if self._buffer is None:
-            self._buffer = torch.empty((len(self._schedule) + 1, *correct.shape), dtype=torch.bool,
-                                       device=correct.device)
-        self._buffer[len(self._steps)].copy_(correct)
+        self._rows.append(correct)
         self._steps.append(state.step)
         self.calls += 1
+        if self.past_peak is not None and dense:
+            self._adapt(state.step, correct)
         self.seconds += time.perf_counter() - t
+
+    def _plan(self, dense_end: int) -> None:
+        self._dense_used = dense_end
+        self._schedule = set(tracking_schedule(self._total, dense_end, self.n_sparse).tolist())
+        self._schedule.discard(0)
+
+    def _adapt(self, step: int, correct: torch.Tensor) -> None:
+        """Extend the every-step window while some M's R+- peaked less than ``past_peak`` x ago."""
+        for name, m in self._m_masks(correct.device).items():
+            right, wrong = m.sum(), (~m).sum()
+            if right == 0 or wrong == 0:
+                continue
+            r_plus = (correct & m).sum(-1).float().mean() / right
+            r_minus = (correct & ~m).sum(-1).float().mean() / wrong
+            if r_minus > 0 and (name not in self._peaks or float(r_plus / r_minus) > self._peaks[name][0]):
+                self._peaks[name] = (float(r_plus / r_minus), step)
+        latest = max([s for _, s in self._peaks.values()], default=0)
+        end = min(max(self._dense_used, int(np.ceil(self.past_peak * latest))), self._total)
+        if end != self._dense_used:
+            self._plan(end)
+
+    def _m_masks(self, device) -> dict:
+        if self._masks is None:
+            n = len(self.test)
+            self._masks = {k: torch.as_tensor(_m_correct(v, n, k), device=device) for k, v in self.classical.items()}
+        return self._masks
 
     def result(self, classical=None) -> "ContingencyRun":
         """The recorded run; ``classical`` adds or replaces models M (dict name -> Classical)."""
-        if self._buffer is None and self._initial is None:
+        if not self._rows and self._initial is None:
             raise RuntimeError("nothing was recorded: pass the tracker in callbacks=[...] of lk.fit "
                                "or lk.fit_many, or use ct.track")
         ms = dict(self.classical)
@@ -146,8 +182,8 @@ class ContingencyTracker:
         if self._initial is not None:
             rows.append(self._initial.unsqueeze(0).cpu())
             steps.append(0)
-        if self._buffer is not None:
-            rows.append(self._buffer[:len(self._steps)].cpu())
+        if self._rows:
+            rows.append(torch.stack(self._rows).cpu())
             steps.extend(self._steps)
         d = torch.cat(rows).numpy()  # [recorded steps, members, test examples]
         spe = self._spe or 1

@@ -88,43 +88,41 @@ def contingency_widget(runs: Mapping[str, ContingencyRun], images, labels: Seque
     """Choose D (a run), M and a recorded step; see the 2x2 table with example images in each cell.
 
     ``runs`` maps a name for D to its :class:`ContingencyRun`; ``images`` is the test Data (or its X).
-    A thin ipywidgets wrapper around :func:`cell_view` and :func:`render_cells`.
+    A thin wrapper (``lk.viz.picture_widget``) around :func:`cell_view` and :func:`render_cells`;
+    what is on screen is kept as ``box.view`` (a :class:`CellView`).
     """
     import ipywidgets as W
-    import matplotlib.pyplot as plt
-    from IPython.display import display
+
+    from ..viz import fig_to_png, picture_widget
 
     if not runs:
         raise ValueError("runs is empty: give at least one tracked run, e.g. {'MLP': run}")
     names = list(runs)
     d_box = W.Dropdown(options=names, value=names[0], description="D")
     m_box = W.Dropdown(options=sorted(runs[names[0]].m_correct), description="M")
-    step_box = W.SelectionSlider(options=[int(s) for s in runs[names[0]].steps], description="step",
-                                 continuous_update=False, layout=W.Layout(width="420px"))
-    step_box.value = step_box.options[-1]
-    out = W.Output()
+    steps = [int(s) for s in runs[names[0]].steps]
+    step_box = W.SelectionSlider(options=steps, value=steps[-1], description="step", continuous_update=False,
+                                 layout=W.Layout(width="420px"))
 
-    def draw(*_):
-        run = runs[d_box.value]
-        view = cell_view(run, m_box.value, step_box.value, per_cell=per_cell)
-        box.view = view  # what is on screen, for tests and for reading numbers off
-        with out:
-            out.clear_output(wait=True)
-            fig = render_cells(images, view, labels)
-            display(fig)
-            plt.close(fig)
-
-    def new_run(*_):
-        run = runs[d_box.value]
+    def new_run(change):  # registered before the picture's own observers: options first, then one redraw
+        run = runs[change["new"]]
         m_box.options = sorted(run.m_correct)
-        steps = [int(s) for s in run.steps]
-        step_box.options = steps
-        step_box.value = steps[-1]
-        draw()
+        new_steps = [int(s) for s in run.steps]
+        step_box.options = new_steps
+        step_box.value = new_steps[-1]
 
-    box = W.VBox([W.HBox([d_box, m_box]), step_box, out])
     d_box.observe(new_run, names="value")
-    m_box.observe(draw, names="value")
-    step_box.observe(draw, names="value")
-    draw()
-    return box
+
+    def render(d, m, step):
+        run = runs[d]
+        if step not in set(int(s) for s in run.steps) or m not in run.m_correct:
+            step, m = int(run.steps[-1]), sorted(run.m_correct)[0]  # mid-switch between two runs
+        view = cell_view(run, m, step, per_cell=per_cell)
+        r, t = view.rates, view.table
+        text = (f"D = {d}, M = {view.m_name}, step {view.step} (epoch {view.epoch:.2f}): "
+                f"T00 {int(t[0, 0])}, T01 {int(t[0, 1])}, T10 {int(t[1, 0])}, T11 {int(t[1, 1])}; "
+                f"acc(D) {r.acc_d:.3f}, R+ {r.r_plus:.3f}, R\u2212 {r.r_minus:.3f}, R\u00b1 {r.r_pm:.2f}")
+        return fig_to_png(render_cells(images, view, labels)), text, view
+
+    return picture_widget({"d": d_box, "m": m_box, "step": step_box}, render, css_class="labkit-contingency-explorer",
+                          layout=lambda controls, _: [W.HBox([controls["d"], controls["m"]]), controls["step"]])

@@ -179,6 +179,67 @@ def test_tracker_with_many_seeds_records_step_zero_of_each_seed(small):
     assert c.tables[-1].sum() == pytest.approx(len(test))
 
 
+def _peaked_correctness(n_steps, peak_at, n=400):
+    """D's correctness per step for a scripted run: D learns the first half (M right) quickly up to
+    ``peak_at``, the second half (M wrong) only afterwards, so R+- peaks at ``peak_at``."""
+    m = np.arange(n) < n // 2
+    rows = []
+    for step in range(n_steps + 1):
+        easy = min(step / peak_at, 1.0) * 0.8
+        hard = 0.05 + (0.75 * (step - peak_at) / (n_steps - peak_at) if step > peak_at else 0.0)
+        rows.append(np.concatenate([np.arange(n // 2) < easy * n // 2, np.arange(n - n // 2) < hard * (n - n // 2)]))
+    return m, np.array(rows)
+
+
+
+def _drive(tracker, d_rows, steps_per_epoch):
+    """Feed ``tracker`` the scripted correctness per step, as the training loop would call it."""
+    import types
+    n_steps = len(d_rows) - 1
+    tracker._correct = lambda members: torch.as_tensor(d_rows[members.step])[None]  # [1 seed, N]
+    for step in range(n_steps + 1):
+        state = types.SimpleNamespace(step=step, steps_per_epoch=steps_per_epoch, total_steps=n_steps, stop=False,
+                                      members=types.SimpleNamespace(step=step))
+        (tracker.on_start if step == 0 else tracker.on_step)(state)
+    return tracker.result()
+
+
+def test_tracker_window_adapts_to_a_late_peak(small):
+    _, _, test = small
+    n = len(test)
+    m, d_rows = _peaked_correctness(600, peak_at=80, n=n)
+    fixed = _drive(ct.ContingencyTracker(test, {"M": m}, dense_steps=40, n_sparse=10), d_rows, 40)
+    assert fixed.dense_steps == 40 and fixed.curves("M").summary()["peak_step"] != 80  # the fixed window misses it
+    run = _drive(ct.ContingencyTracker(test, {"M": m}, dense_steps=40, n_sparse=10, past_peak=2), d_rows, 40)
+    assert run.dense_steps == 160  # twice the step of the highest R+- so far
+    assert run.steps[:161].tolist() == list(range(161)) and run.steps[-1] == 600
+    later = run.steps[run.steps > 160]
+    assert 5 <= len(later) <= 10 and np.all(np.diff(later) > 0)
+    assert run.curves("M").summary()["peak_step"] == 80
+    # an early peak keeps the minimum window
+    m, d_rows = _peaked_correctness(600, peak_at=10, n=n)
+    early = _drive(ct.ContingencyTracker(test, {"M": m}, dense_steps=40, n_sparse=10, past_peak=2), d_rows, 40)
+    assert early.dense_steps == 40
+    with pytest.raises(ValueError, match="past_peak"):
+        ct.ContingencyTracker(test, {"M": m}, past_peak=0.5)
+
+
+def test_curves_of_one_seed(small):
+    train, _, test = small
+    m_correct = np.arange(len(test)) % 3 > 0
+    tracker = ct.ContingencyTracker(test, {"M": m_correct}, dense_steps=3, n_sparse=2)
+    _, _, run = ct.track(lambda: lk.models.MLP(train.input_shape, 10, hidden=(16,)), train, tracker, seeds=[0, 1],
+                         epochs=1, batch_size=256)
+    for k in range(2):
+        one = run.curves("M", seed=k)
+        assert one.n_seeds == 1
+        np.testing.assert_array_equal(one.tables, ct.contingency_table(m_correct, run.d_correct[:, k]))
+    both = run.curves("M")
+    np.testing.assert_allclose(both.tables, (run.curves("M", seed=0).tables + run.curves("M", seed=1).tables) / 2)
+    with pytest.raises(ValueError, match="index of a seed"):
+        run.curves("M", seed=2)
+
+
 def test_tracker_errors(small):
     train, _, test = small
     with pytest.raises(ValueError, match="predictions but the test set"):
@@ -345,6 +406,11 @@ def test_plots_and_widget(small):
     images = torch.rand(4, 1, 8, 8)
     fig = ct.show_cells(images, run, "M", step=10, per_cell=2)
     assert "T11 = 2" in " ".join(sf._suptitle.get_text() for sf in fig.subfigs)
+    ax = ct.plot_schedule({"run A": run})
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["run A"]
+    assert any("R± peak" in line.get_label() for line in ax.get_lines())
+    with pytest.raises(ValueError, match="no runs"):
+        ct.plot_schedule({})
     plt.close("all")
 
     run2 = _fake_run()
