@@ -6,7 +6,6 @@ from typing import NamedTuple
 
 import numpy as np
 import torch
-from sklearn.model_selection import train_test_split as _sk_split
 
 from .. import runtime
 from ..validation import check_features, check_fraction, check_labels
@@ -111,6 +110,7 @@ def train_val_test_split(data: Data, val: float = 0.15, test: float = 0.15, seed
     check_fraction(test, "test", 0.0, 1.0, inclusive_low=False, inclusive_high=False)
     if val + test >= 1.0:
         raise ValueError(f"val + test must leave examples to train on, got val={val}, test={test}")
+    from sklearn.model_selection import train_test_split as _sk_split  # here: scikit-learn costs a second to import
     labels = data.y.cpu().numpy()
     idx = np.arange(len(data))
     strat = labels if stratify else None

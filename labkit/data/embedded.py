@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from matplotlib.path import Path
-from sklearn import datasets as skd
 
 from ..validation import check_fraction, check_positive_int
 from .core import Data, quick_count, quick_subset
@@ -16,6 +14,7 @@ RULE_QUADRANTS = {0: (1, 2), 1: (0, 3)}
 
 def load_digits() -> Data:
     """scikit-learn's bundled handwritten digits: X [1797, 1, 8, 8] in [0, 1], y [1797] in 0..9."""
+    from sklearn import datasets as skd  # imported on use: `import labkit` stays quick
     raw = skd.load_digits()
     X = torch.tensor(raw.images, dtype=torch.float32).unsqueeze(1) / 16.0
     return quick_subset(Data(X, torch.tensor(raw.target), classes=[str(i) for i in range(10)], name="digits"))
@@ -25,6 +24,7 @@ def make_moons(n: int = 500, noise: float = 0.15, seed: int = 0) -> Data:
     """Two interleaving half circles: X [n, 2], y [n] in {0, 1}."""
     n = quick_count(check_positive_int(n, "n", 2))
     check_fraction(noise, "noise", 0.0, 10.0)
+    from sklearn import datasets as skd
     X, y = skd.make_moons(n_samples=n, noise=noise, random_state=seed)
     return Data(torch.tensor(X, dtype=torch.float32), torch.tensor(y), classes=["upper", "lower"], name="two moons")
 
@@ -33,12 +33,15 @@ def make_blobs(n: int = 500, centers: int = 3, std: float = 1.0, seed: int = 0) 
     """Gaussian blobs in 2-D: X [n, 2], y [n] in 0..centers-1."""
     n = quick_count(check_positive_int(n, "n", 2))
     centers = check_positive_int(centers, "centers", 2)
+    from sklearn import datasets as skd
     X, y = skd.make_blobs(n_samples=n, centers=centers, cluster_std=std, random_state=seed)
     return Data(torch.tensor(X, dtype=torch.float32), torch.tensor(y),
                 classes=[f"blob {i}" for i in range(centers)], name="blobs")
 
 
-def _star(radius: float, angle: float) -> Path:
+def _star(radius: float, angle: float):
+    """The star's outline as a matplotlib Path (imported here, on first use)."""
+    from matplotlib.path import Path
     k = np.arange(10)
     r = np.where(k % 2 == 0, radius, 0.42 * radius)
     t = angle + k * np.pi / 5

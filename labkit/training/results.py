@@ -4,7 +4,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-import pandas as pd
 import torch
 
 
@@ -82,13 +81,15 @@ class History:
     def epochs(self) -> np.ndarray:
         return np.arange(1, self.steps + 1) / self.steps_per_epoch
 
-    def to_frame(self) -> pd.DataFrame:
+    def to_frame(self):
         """One row per step: step, epoch, lr and loss (mean over members)."""
         loss = self.loss.mean(1) if self.loss.ndim == 2 else self.loss
+        import pandas as pd  # imported on use: `import labkit` stays quick
         return pd.DataFrame({"step": np.arange(1, self.steps + 1), "epoch": self.epochs,
                              "lr": self.lr, "loss": loss})
 
-    def evals_frame(self) -> pd.DataFrame:
+    def evals_frame(self):
+        import pandas as pd
         return pd.DataFrame(self.evals)
 
 

@@ -85,3 +85,14 @@ def test_setup_prints_device_scale_and_seed(capsys, monkeypatch):
     out = capsys.readouterr().out
     assert "scale: smoke" in out and "seed: 7" in out and "device:" in out
     assert info.seed == 7 and lk.runtime.current_seed() == 7
+
+
+def test_import_labkit_leaves_the_heavy_libraries_for_later():
+    # every graded notebook's kernel and every lecture pays for `import labkit`: scikit-learn, pandas
+    # and matplotlib (about 2 s together here) are imported where they are used, not at import time
+    import subprocess
+    import sys
+    code = ("import sys, labkit; heavy = {m.split('.')[0] for m in sys.modules} & {'sklearn', 'pandas', 'matplotlib', 'scipy'};"
+            "print(sorted(heavy))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stdout
