@@ -21,6 +21,7 @@ _SEED = 0
 # dataset keeps about QUICK_EXAMPLES examples, so the whole code path of a scale runs in seconds.
 QUICK_STEPS = 3
 QUICK_EXAMPLES = 256
+QUICK_VALUES = 2 ** 20  # and at most about this many input values in all (fewer examples of large images)
 
 
 def get_device(prefer: str | None = None) -> torch.device:

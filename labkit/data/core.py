@@ -138,6 +138,10 @@ def quick_subset(data: Data, seed: int = 0) -> Data:
     return data.subset(np.sort(keep))
 
 
-def quick_count(n: int) -> int:
-    """``n`` examples to generate, or at most :data:`labkit.runtime.QUICK_EXAMPLES` when quick."""
-    return min(n, runtime.QUICK_EXAMPLES) if runtime.quick() else n
+def quick_count(n: int, values_per_example: int = 1) -> int:
+    """``n`` examples to generate, or under the quick-run switch at most
+    :data:`labkit.runtime.QUICK_EXAMPLES`, and fewer (at least 16) when each example has so many input
+    values that they would exceed :data:`labkit.runtime.QUICK_VALUES` in all (200x200 images: 26)."""
+    if not runtime.quick():
+        return n
+    return min(n, runtime.QUICK_EXAMPLES, max(16, runtime.QUICK_VALUES // max(1, int(values_per_example))))

@@ -72,8 +72,8 @@ def make_stars_moons(n: int = 1000, size: int = 48, rule: float = 1.0, ood: bool
     Returns Data with X [n, 1, size, size] in {0, 1}, y [n], and meta ``quadrant`` (0..3, see
     ``QUADRANTS``; -1 for o.o.d.) and ``obeys_rule`` (bool).
     """
-    n = quick_count(check_positive_int(n, "n", 2))
     size = check_positive_int(size, "size", 16)
+    n = quick_count(check_positive_int(n, "n", 2), size * size)
     check_fraction(rule, "rule")
     rng = np.random.default_rng(seed)
     X = np.zeros((n, 1, size, size), dtype=np.float32)
@@ -133,8 +133,8 @@ def make_waterbirds(n: int = 1000, size: int = 32, spurious: float = 0.95, seed:
     Returns Data with X [n, 3, size, size] in [0, 1], y [n], and meta ``background`` (0 land,
     1 water) and ``group`` (2*y + background, the four groups used for worst-group accuracy).
     """
-    n = quick_count(check_positive_int(n, "n", 2))
     size = check_positive_int(size, "size", 16)
+    n = quick_count(check_positive_int(n, "n", 2), 3 * size * size)
     check_fraction(spurious, "spurious")
     rng = np.random.default_rng(seed)
     y = rng.permutation(np.arange(n) % 2)
