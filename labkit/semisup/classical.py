@@ -9,9 +9,10 @@ from sklearn.base import clone
 from .assumptions import UNLABELLED, hide_labels
 
 
-def label_spreading(gamma: float = 5.0, alpha: float = 0.2):
+def label_spreading(gamma: float = 30.0, alpha: float = 0.9):
     """``LabelSpreading`` with an RBF graph (Zhou et al. 2004): labels flow along the data's
-    graph; ``alpha`` is how much a labelled point may change its own label."""
+    graph; ``alpha`` (0 < alpha < 1) is how far labels may spread and labelled points change
+    their own label (scikit-learn's default is 0.2; Zhou et al. used 0.99)."""
     from sklearn.semi_supervised import LabelSpreading
 
     return LabelSpreading(kernel="rbf", gamma=gamma, alpha=alpha, max_iter=1000)
