@@ -27,7 +27,7 @@ learning phenomena"). Typical use::
     >>> from labkit import contingency as ct
     >>> train, val, test = lk.data.shifted_digits()
     >>> svm = ct.fit_classical("svm", train, test)
-    >>> tracker = ct.ContingencyTracker(test, {"SVM": svm}, dense_steps=60)
+    >>> tracker = ct.ContingencyTracker(test, {"SVM": svm}, past_peak=2)  # every step until 2x the peak's step
     >>> _, history, run = ct.track(lambda: lk.models.make_model("mlp", train), train, tracker,
     ...                            seeds=[0, 1, 2, 3], epochs=10)
     >>> curves = run.curves("SVM"); ct.plot_ratio(curves)
@@ -35,8 +35,9 @@ learning phenomena"). Typical use::
 Tracking is cheap by design: M's predictions are computed once; the tracker keeps the test set on
 D's device and only stores whether D is right on each test example (one boolean per example and
 recorded step), evaluating in large batches without gradients. It records every step while the
-early peak forms (``dense_steps``) and log-spaced steps after that, so evaluating the test set does
-not cost more than training. T for any M is derived from the stored correctness afterwards.
+early peak forms (``dense_steps``, or, with ``past_peak``, until the step is that many times the step
+of R+-'s highest point so far) and log-spaced steps after that, so evaluating the test set costs a
+fraction of the training. T for any M is derived from the stored correctness afterwards.
 """
 from ..data.real import real_splits
 from ..data.shifted import shift_digits, shifted_digits
