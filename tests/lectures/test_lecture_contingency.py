@@ -77,13 +77,14 @@ def test_the_ratio_has_the_right_skewed_shape_for_every_triple(lecture):
         assert 0.5 <= t["start"] <= 2, key                                 # starts within a factor of two of 1
         assert t["peak"] > 1.5 * t["start"] and t["peak"] > 2, key         # a real rise: not flat at 1
         assert t["peak_step"] <= 0.25 * t["total_steps"], key              # early: in the first quarter of training
-        assert t["peak_epoch"] <= 3, key                                   # "within the first two epochs or so"
+        assert t["peak_epoch"] <= 2.5, key                                 # "within the first two epochs or so"
         assert t["peak"] > 1.3 * t["final"], key                           # overshoots: not a steady rise
         assert t["final"] > 1.02, key                                      # and ends above 1
         # each seed alone: an early peak well above its own final value
         for peak, final, step in zip(t["seed peaks"], t["seed finals"], t["seed peak steps"]):
             assert peak > 1.5 * final and final > 1, (key, peak, final)
             assert step <= 0.25 * t["total_steps"], (key, step)
+            assert peak > t["peak"], (key, peak)                           # a seed's noisy peak is higher
 
 
 @pytest.mark.slow
