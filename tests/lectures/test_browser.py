@@ -1,10 +1,12 @@
-"""The L1 widget in a real browser: JupyterLab on 127.0.0.1, headless Chromium driven by Playwright.
+"""The lectures' widgets in a real browser: JupyterLab on 127.0.0.1, headless Chromium driven by Playwright.
 
-The test starts its own JupyterLab (a token, a free port, the smoke scale, throw-away settings and
-runtime folders) on a temporary copy of the notebook, so nothing it runs or saves touches the
-repository; opens lectures/L1_shortcuts.ipynb, runs the widget cell, clicks the button and
-moves the slider, waits for the widget's output to change each time, and saves a screenshot to
-artifacts/L1_widget.png. Everything it started is stopped in a ``finally``.
+The tests start their own JupyterLab (a token, a free port, the smoke scale, throw-away settings and
+runtime folders) on temporary copies of the notebooks, so nothing they run or save touches the
+repository. L1: the widget cell runs alone; the test clicks the button and moves the slider. L2 and
+L3: the whole notebook runs (Run All Cells, at the smoke scale), then the test changes the widget's
+controls. Each time the test waits for the widget's output to change, and saves a screenshot to
+artifacts/L<n>_widget.png. The widget cell is found by what it calls, not by its position, so the
+notebooks can change around it. Everything started is stopped in a ``finally``.
 
 Needs Debian's Chromium (``sudo apt-get install chromium``; ``make test`` installs it where it can);
 skipped with that command where it is missing. Playwright only drives it: no browser download is needed or done.
@@ -14,6 +16,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+
 from jupyter_lab import running_jupyterlab
 
 try:
@@ -34,7 +37,8 @@ def jupyterlab(tmp_path):
     """A JupyterLab server on the repository, at the smoke scale; yields its base URL and token."""
     served = tmp_path / "course"
     (served / "lectures").mkdir(parents=True)
-    shutil.copy2(ROOT / "lectures" / "L1_shortcuts.ipynb", served / "lectures")
+    for name in ("L1_shortcuts", "L2_difficulty", "L3_contingency"):
+        shutil.copy2(ROOT / "lectures" / f"{name}.ipynb", served / "lectures")
     settings = {
         # attach every cell to the page, so the widget cell can be found without scrolling tricks
         "notebook-extension/tracker": {"windowingMode": "none"},
@@ -45,7 +49,8 @@ def jupyterlab(tmp_path):
         path = tmp_path / "settings" / "@jupyterlab" / f"{name}.jupyterlab-settings"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(values))
-    env = {"LABKIT_SCALE": "smoke", "LABKIT_PROGRESS": "0", "MPLBACKEND": "Agg"}
+    # one thread per kernel: on a shared 2-core machine two competing threads are several times slower
+    env = {"LABKIT_SCALE": "smoke", "LABKIT_PROGRESS": "0", "MPLBACKEND": "Agg", "OMP_NUM_THREADS": "1"}
     with running_jupyterlab(served, tmp_path, env) as (base, token, _):
         yield base, token
 
@@ -94,3 +99,82 @@ def test_l1_widget_renders_and_responds(jupyterlab):
         finally:
             browser.close()
     assert (ARTIFACTS / "L1_widget.png").stat().st_size > 1000
+
+
+def _open_and_run_all(page, base, token, notebook, widget_call):
+    """Open ``notebook``, run all its cells and return the code cell whose source contains ``widget_call``."""
+    page.goto(f"{base}/lab/tree/lectures/{notebook}?reset&token={token}")
+    cell = page.locator(".jp-Notebook .jp-CodeCell").filter(has_text=widget_call)
+    expect(cell).to_have_count(1, timeout=90_000)
+    expect(page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").first).to_be_attached(timeout=90_000)
+    page.locator(".lm-MenuBar-item", has_text="Run").first.click()
+    page.locator(".lm-Menu-item:visible", has_text="Run All Cells").first.click()
+    return cell
+
+
+def _launch(pw):
+    return pw.chromium.launch(executable_path=CHROMIUM, headless=True,
+                              args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"])
+
+
+@pytest.mark.timeout(600)
+def test_l2_score_browser_renders_and_responds(jupyterlab):
+    base, token = jupyterlab
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as pw:
+        browser = _launch(pw)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            cell = _open_and_run_all(page, base, token, "L2_difficulty.ipynb", ".browse(")
+            picture = cell.locator(".jp-OutputArea-output img").first
+            expect(picture).to_be_visible(timeout=480_000)  # the whole notebook runs first
+            cell.scroll_into_view_if_needed()
+            score = cell.locator(".jp-OutputArea-output select").first
+            first_png = picture.get_attribute("src")
+            options = [o for o in score.locator("option").all_inner_texts() if o != score.input_value()]
+            assert options, "the score browser offers only one score"
+            score.select_option(label=options[0])  # another score: another selection of images
+            expect(picture).not_to_have_attribute("src", first_png, timeout=60_000)
+            page.wait_for_timeout(500)
+            cell.locator(".jp-OutputArea-output").first.screenshot(path=str(ARTIFACTS / "L2_widget.png"))
+        finally:
+            browser.close()
+    assert (ARTIFACTS / "L2_widget.png").stat().st_size > 1000
+
+
+@pytest.mark.timeout(600)
+def test_l3_table_explorer_renders_and_responds(jupyterlab):
+    base, token = jupyterlab
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as pw:
+        browser = _launch(pw)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            cell = _open_and_run_all(page, base, token, "L3_contingency.ipynb", "ct.contingency_widget(")
+            explorer = cell.locator(".labkit-contingency-explorer")
+            summary = explorer.locator(".labkit-contingency-explorer-summary")
+            expect(summary).to_contain_text("R±", timeout=480_000)  # the whole notebook runs first
+            cell.scroll_into_view_if_needed()
+            expect(explorer.locator("img")).to_be_visible()
+            expect(summary).to_contain_text("D = MLP")
+            last = summary.inner_text()
+            png = explorer.locator("img").get_attribute("src")
+
+            # another D: its own recorded steps, its own table
+            explorer.locator("select").first.select_option(label="CNN")
+            expect(summary).to_contain_text("D = CNN", timeout=60_000)
+            assert explorer.locator("img").get_attribute("src") != png
+
+            # one recorded step back with the keyboard: an earlier table of the same D
+            at_end = summary.inner_text()
+            handle = explorer.locator(".noUi-handle").first
+            handle.focus()
+            handle.press("ArrowLeft")
+            expect(summary).not_to_have_text(at_end, timeout=60_000)
+            expect(summary).to_contain_text("D = CNN")
+            assert summary.inner_text() != last
+            page.wait_for_timeout(500)
+            explorer.screenshot(path=str(ARTIFACTS / "L3_widget.png"))
+        finally:
+            browser.close()
+    assert (ARTIFACTS / "L3_widget.png").stat().st_size > 1000
