@@ -17,9 +17,11 @@ import torch
 
 SCALES = ("smoke", "class", "full")
 _SEED = 0
-# The quick-run switch (LABKIT_QUICK=1): every training run stops after QUICK_STEPS steps and every
-# dataset keeps about QUICK_EXAMPLES examples, so the whole code path of a scale runs in seconds.
+# The quick-run switch (LABKIT_QUICK=1): every training run stops after QUICK_STEPS steps of at most
+# QUICK_BATCH examples and every dataset keeps about QUICK_EXAMPLES examples, so the whole code path
+# of a scale runs in seconds.
 QUICK_STEPS = 3
+QUICK_BATCH = 32  # examples per member and step at most
 QUICK_EXAMPLES = 256
 QUICK_VALUES = 2 ** 20  # and at most about this many input values in all (fewer examples of large images)
 
@@ -141,8 +143,8 @@ class SetupInfo:
         text = (f"labkit | device: {self.device} | scale: {self.scale} | seed: {self.seed} | "
                 f"torch {self.torch} | mixed precision: {self.amp} | python {self.python}")
         if self.quick:
-            text += (f"\nQUICK RUN (LABKIT_QUICK=1): every training run stops after {QUICK_STEPS} steps and "
-                     f"every dataset keeps about {QUICK_EXAMPLES} examples; the results below mean nothing. "
+            text += (f"\nQUICK RUN (LABKIT_QUICK=1): every training run stops after {QUICK_STEPS} steps of at most "
+                     f"{QUICK_BATCH} examples and every dataset keeps about {QUICK_EXAMPLES} examples; the results below mean nothing. "
                      "Unset LABKIT_QUICK for a real run.")
         return text
 

@@ -167,10 +167,13 @@ def train_members(members, train, batches, *, optimizer: str = "adam", lr: float
             h["on_start"](state)
     members.train()
     step = 0
+    quick_batch = runtime.QUICK_BATCH if runtime.quick() else None
     for step, idx in enumerate(batches, 1):
         if step > total:  # the quick-run switch cut the run short
             step = total
             break
+        if quick_batch is not None:  # and keeps the batches small: the code path, not the compute
+            idx = idx[:, :quick_batch]
         w = None if weights is None else weights.gather(1, idx)
         opt.zero_grad(set_to_none=True)
         if not route:

@@ -50,7 +50,10 @@ def test_quick_mode_caps_training_and_data_and_changes_nothing_when_off(real_roo
         assert len(small) < 300 and set(small.y.tolist()) == set(range(10))
         cifar100 = lk.data.load_real("cifar100", train=True, download=False)
         assert len(set(cifar100.y.tolist())) == 100 and len(cifar100) == 300
-        assert lk.fit(lk.models.make_model("mlp", small), small, epochs=4, progress=False).steps == lk.runtime.QUICK_STEPS
+        sizes = []
+        history = lk.fit(lk.models.make_model("mlp", small), small, epochs=4, batch_size=128, progress=False,
+                         callbacks=[lambda state: sizes.append(state.member_index.shape[-1])])
+        assert history.steps == lk.runtime.QUICK_STEPS and sizes == [lk.runtime.QUICK_BATCH] * lk.runtime.QUICK_STEPS
         assert "QUICK RUN" in str(lk.setup(verbose=False))
     lk.seed_everything(0)
     history = lk.fit(lk.models.make_model("mlp", train), train, epochs=2, batch_size=128, progress=False)
