@@ -70,7 +70,7 @@ def render_cells(images, view: CellView, labels: Sequence[str] | None = None):
             idx = view.examples[key]
             sf.suptitle(f"T{key} = {int(view.table[d, mm])}: {CELL_NAMES[key]}\n"
                         f"(D {'right' if d else 'wrong'}, M {'right' if mm else 'wrong'})", fontsize=8)
-            axes = sf.subplots(nrows, ncols, squeeze=False)
+            axes = sf.subplots(nrows, ncols, squeeze=False, gridspec_kw={"top": 1 - 1.5 / (2.1 * nrows + 1), "hspace": 0.35})
             for k, ax in enumerate(axes.flat):
                 ax.axis("off")
                 if k < len(idx):
