@@ -9,8 +9,8 @@
 Shared layers: ``runtime``, ``validation``, ``data``, ``models``, ``training`` (one loop),
 ``probes``, ``viz`` (also reachable as ``lk.plots``), ``checks`` (exercise checks). One package per
 lecture: ``shortcuts`` (L1), ``difficulty`` (L2), ``contingency`` (L3), ``active``, ``semisup`` and
-``pu`` (L4), ``calibration`` (L5), ``sparsity`` (L7). Lecture packages import the shared layers; no
-shared layer imports a lecture package.
+``pu`` (L4), ``calibration`` (L5), ``capacity`` (L6), ``sparsity`` (L7). Lecture packages import the
+shared layers; no shared layer imports a lecture package.
 """
 from . import data, models, runtime, training
 from .runtime import get_device, get_scale, scaled, seed_everything, setup
@@ -37,7 +37,7 @@ __version__ = "0.2.0"
 # A lecture may have several packages (L4: active, semisup, pu); its notebook, assignment and
 # lecture test are then named after the lecture's topic (lectures/L4_few_labels.ipynb).
 LECTURES = {"shortcuts": "L1", "difficulty": "L2", "contingency": "L3", "active": "L4", "semisup": "L4", "pu": "L4",
-            "calibration": "L5", "sparsity": "L7"}
+            "calibration": "L5", "capacity": "L6", "sparsity": "L7"}
 _LAZY = ("checks", "probes", "viz", *LECTURES)
 _ALIASES = {"plots": "viz"}
 
