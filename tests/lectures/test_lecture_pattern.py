@@ -2,6 +2,7 @@
 a title with its run time, a Colab set-up cell, ``import labkit as lk`` with ``lk.setup(seed=0)``,
 a summary and references at the end, and no outputs committed. A new lecture is checked here
 without any new test code; what it claims is asserted in its own ``test_lecture_<n>.py``."""
+import re
 from pathlib import Path
 
 import nbformat
@@ -34,3 +35,35 @@ def test_follows_the_lecture_pattern(path):
     key = path.stem.split("_", 1)[1]
     assert (Path(__file__).parent / f"test_lecture_{key}.py").exists(), \
         f"{path.name} needs tests/lectures/test_lecture_{key}.py asserting its claims"
+
+
+# what a student reads is about the subject: how the course measures and tests itself lives in
+# lectures/README.md, benchmarks/README.md and tests/
+PLUMBING = re.compile(r"OMP_NUM_THREADS|pytest|tests/|notebook_runner|benchmarks/\w+\.py|load average|--threads"
+                      r"|oversubscribed|LABKIT_SCALE=", re.IGNORECASE)
+# a loop variable named train or test silently replaces the split of that name for every later cell
+SHADOWING = re.compile(r"\bfor\s+[\w\s,()]*?\b(train|test)\b[\w\s,()]*?\bin\b")
+MAX_CODE_LINES = 15
+
+
+@pytest.mark.parametrize("path", LECTURES, ids=[p.stem for p in LECTURES])
+def test_cells_are_short_and_headings_stand_alone(path):
+    cells = nbformat.read(path, as_version=4).cells
+    for i, cell in enumerate(cells):
+        lines = cell.source.splitlines()
+        if cell.cell_type == "code" and i != 1:  # the set-up cell is the same in every notebook
+            assert len(lines) <= MAX_CODE_LINES, f"cell {i} has {len(lines)} lines (at most {MAX_CODE_LINES}): split it"
+            match = SHADOWING.search(cell.source)
+            assert not match, f"cell {i}: loop variable shadows a data split: {match.group(0)!r}"
+        if cell.cell_type == "markdown":
+            heads = [j for j, line in enumerate(lines) if line.startswith("#")]
+            assert heads in ([], [0]), f"cell {i}: a heading opens its own markdown cell, one heading per cell"
+            match = PLUMBING.search(cell.source)
+            assert not match, f"cell {i} tells the student about the course's plumbing: {match.group(0)!r}"
+
+
+@pytest.mark.parametrize("path", LECTURES, ids=[p.stem for p in LECTURES])
+def test_has_one_configuration_block(path):
+    sources = [c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"]
+    scaled = [i for i, s in enumerate(sources) if "lk.scaled(" in s]
+    assert len(scaled) == 1, f"{len(scaled)} cells call lk.scaled: keep every size in one configuration cell"
