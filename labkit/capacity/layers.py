@@ -30,7 +30,8 @@ RESETS = ("re-init", "checkpoint", "re-randomise")
 
 
 class Snapshot:
-    """A callback keeping copies of the model's parameters at step 0 and after ``early_steps``."""
+    """A callback keeping copies of the model's parameters at step 0 and after ``early_steps`` (or
+    after the last step, if training is shorter)."""
 
     def __init__(self, early_steps: int = 50):
         self.early_steps = check_positive_int(early_steps, "early_steps")
@@ -43,7 +44,7 @@ class Snapshot:
         self._keep("re-init", state.model)
 
     def on_step(self, state):
-        if state.step == self.early_steps:
+        if state.step == min(self.early_steps, state.total_steps):
             self._keep("checkpoint", state.model)
 
 
