@@ -86,8 +86,11 @@ def test_intrinsic_dimension_is_small_and_explodes_with_shuffled_labels(lecture)
     assert shuffled["d_int90"] is not None and real["d_int90"] is not None
     assert shuffled["d_int90"] >= 8 * real["d_int90"]     # "many times larger"
     for s in i.values():                                   # accuracy grows with d (within noise)
-        assert s["accuracy"][-1] > s["accuracy"][0] + 0.3
+        assert s["accuracy"][-1] > s["accuracy"][0] + 0.2
     assert fc["seconds"] < 60
+    signals = i["FC MNIST-1D"]                             # the harder task needs a larger subspace
+    assert signals["full"] < fc["full"] - 0.2
+    assert (signals["d_int90"] or 2 * max(signals["dims"])) >= 4 * fc["d_int90"]
 
 
 @pytest.mark.slow
