@@ -112,6 +112,15 @@ def _open_and_run_all(page, base, token, notebook, widget_call):
     return cell
 
 
+def _wait_for_widget(page, widget, timeout_ms):
+    """Wait until ``widget`` is visible; fail at once with the traceback if a cell raised first."""
+    error = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']",
+                         has_text="Traceback").first
+    expect(widget.or_(error).first).to_be_visible(timeout=timeout_ms)
+    if not widget.is_visible():
+        pytest.fail("a cell raised before the widget was drawn:\n" + error.inner_text()[-3000:])
+
+
 def _launch(pw):
     return pw.chromium.launch(executable_path=CHROMIUM, headless=True,
                               args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"])
@@ -127,7 +136,7 @@ def test_l2_score_browser_renders_and_responds(jupyterlab):
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             cell = _open_and_run_all(page, base, token, "L2_difficulty.ipynb", ".browse(")
             picture = cell.locator(".jp-OutputArea-output img").first
-            expect(picture).to_be_visible(timeout=480_000)  # the whole notebook runs first
+            _wait_for_widget(page, picture, 480_000)  # the whole notebook runs first
             cell.scroll_into_view_if_needed()
             score = cell.locator(".jp-OutputArea-output select").first
             first_png = picture.get_attribute("src")
@@ -153,7 +162,8 @@ def test_l3_table_explorer_renders_and_responds(jupyterlab):
             cell = _open_and_run_all(page, base, token, "L3_contingency.ipynb", "ct.contingency_widget(")
             explorer = cell.locator(".labkit-contingency-explorer")
             summary = explorer.locator(".labkit-contingency-explorer-summary")
-            expect(summary).to_contain_text("R±", timeout=480_000)  # the whole notebook runs first
+            _wait_for_widget(page, explorer.locator("img"), 480_000)  # the whole notebook runs first
+            expect(summary).to_contain_text("R±", timeout=60_000)
             cell.scroll_into_view_if_needed()
             expect(explorer.locator("img")).to_be_visible()
             expect(summary).to_contain_text("D = MLP")
