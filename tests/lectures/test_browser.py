@@ -12,6 +12,7 @@ Needs Debian's Chromium (``sudo apt-get install chromium``; ``make test`` instal
 skipped with that command where it is missing. Playwright only drives it: no browser download is needed or done.
 """
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -70,8 +71,11 @@ def test_l1_widget_renders_and_responds(jupyterlab):
             # wait until the kernel is up, then run the widget cell (it imports what it needs)
             expect(page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").first).to_be_attached(timeout=90_000)
             cell.scroll_into_view_if_needed()
-            cell.locator(".jp-InputArea-editor").click()
-            page.keyboard.press("Shift+Enter")
+
+            def run_widget_cell():
+                cell.locator(".jp-InputArea-editor").click()
+                page.keyboard.press("Shift+Enter")
+            _until_the_kernel_takes(cell, run_widget_cell)
 
             demo = cell.locator(".labkit-shortcut-demo")
             summary = demo.locator(".labkit-shortcut-summary")
@@ -107,9 +111,27 @@ def _open_and_run_all(page, base, token, notebook, widget_call):
     cell = page.locator(".jp-Notebook .jp-CodeCell").filter(has_text=widget_call)
     expect(cell).to_have_count(1, timeout=90_000)
     expect(page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").first).to_be_attached(timeout=90_000)
-    page.locator(".lm-MenuBar-item", has_text="Run").first.click()
-    page.locator(".lm-Menu-item:visible", has_text="Run All Cells").first.click()
+
+    def run_all():
+        page.locator(".lm-MenuBar-item", has_text="Run").first.click()
+        page.locator(".lm-Menu-item:visible", has_text="Run All Cells").first.click()
+    _until_the_kernel_takes(page.locator(".jp-Notebook .jp-CodeCell").first, run_all)
     return cell
+
+
+def _until_the_kernel_takes(cell, run, attempts: int = 6):
+    """``run()`` (which executes ``cell``), again until the cell's prompt shows it went to a kernel
+    ([*] or [n]). The notebook's execution indicator reads idle before its kernel is connected, and a
+    cell run in that moment is dropped without a word: seen once in a fresh clone."""
+    prompt = cell.locator(".jp-InputPrompt")
+    for _ in range(attempts):
+        run()
+        try:
+            expect(prompt).to_have_text(re.compile(r"\[(\*|\d+)\]"), timeout=10_000)
+            return
+        except AssertionError:
+            continue
+    pytest.fail(f"the kernel did not take the cell in {attempts} attempts; its prompt reads {prompt.inner_text()!r}")
 
 
 def _wait_for_widget(page, widget, timeout_ms):
