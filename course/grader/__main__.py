@@ -3,10 +3,13 @@
     build            lint course/source, regenerate exercises/ and solutions/, render the lectures
     check            exit 1 when the committed exercises/ or solutions/ differ from a fresh build
     sandbox          show what a student's code can see and reach while it is graded
+    autograde A      grade assignment A's submissions in parallel (--jobs N), or one shard of them
+                     (--shard i/n); nbgrader's --Class.trait=value options are passed on
+    merge A DIR...   write the shards' results into the gradebook
     reference A      run assignment A's solution once and cache its check records (autograde does
                      this on its own when needed)
-    time ASSIGNMENT  grade a generated class in a scratch course and report the time
-                     (uses the test fixtures in tests/course/)
+    time ASSIGNMENT  grade a generated class in a scratch course with --jobs 1 and --jobs N and
+                     report the speed-up (uses the test fixtures in tests/course/)
 """
 from __future__ import annotations
 
@@ -25,10 +28,27 @@ def main(argv=None) -> int:
     r = sub.add_parser("reference", help="compute and cache the reference solution's check records")
     r.add_argument("assignment")
     r.add_argument("--cache-dir", default=None)
-    t = sub.add_parser("time", help="time the autograding of N solution copies")
+    g = sub.add_parser("autograde", help="grade submissions in parallel, or one shard of them")
+    g.add_argument("assignment")
+    g.add_argument("--student", action="append", metavar="PATTERN",
+                   help="students to grade (a glob, as nbgrader's --student; may be repeated; default: all)")
+    g.add_argument("--force", action="store_true", help="grade again what is already graded")
+    g.add_argument("--jobs", type=int, default=None, help="submissions graded at once (default: one per core, "
+                   "as many as the memory allows)")
+    g.add_argument("--shard", default=None, metavar="I/N",
+                   help="grade only shard I of N (I from 0) into a shard folder; merge them with `merge`")
+    g.add_argument("--results", default=None, help="the shard folder (default: shards/A/I-of-N)")
+    m = sub.add_parser("merge", help="write shards' results into the gradebook")
+    m.add_argument("assignment")
+    m.add_argument("folders", nargs="+")
+    t = sub.add_parser("time", help="time the autograding of a generated class")
     t.add_argument("assignment")
     t.add_argument("--students", type=int, default=30)
-    args = parser.parse_args(argv)
+    t.add_argument("--jobs", default="2", help="jobs to compare with --jobs 1: N, or a list such as 2,4,8")
+    args, overrides = parser.parse_known_args(argv)
+    bad = [o for o in overrides if not (o.startswith("--") and "." in o.split("=")[0])]
+    if bad or (overrides and args.command not in ("autograde", "merge")):
+        parser.error(f"unrecognized arguments: {' '.join(bad or overrides)}")
 
     if args.command == "build":
         from . import build
@@ -58,6 +78,23 @@ def main(argv=None) -> int:
             found = solution_records(nb, Path(args.cache_dir or COURSE / ".grading-cache"))
             print(f"{args.assignment}/{nb.name}: " + ", ".join(f"{k} ({len(v)} checks)" for k, v in found.items()))
         return 0
+    if args.command in ("autograde", "merge"):
+        from . import autograde as ag
+
+        rerun = f"python -m grader autograde {args.assignment} --force"
+        try:
+            if args.command == "merge":
+                report = ag.merge_shards(args.assignment, args.folders, overrides)
+            else:
+                shard = ag.parse_shard(args.shard) if args.shard else None
+                report = ag.autograde(args.assignment, patterns=args.student or ["*"], force=args.force,
+                                      jobs=args.jobs, shard=shard, results=args.results, overrides=overrides)
+        except (ValueError, FileNotFoundError) as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
+        for line in report.lines(rerun):
+            print(line)
+        return 1 if report.failed else 0
     if args.command == "time":
         # the synthetic class is built with the test suite's fixtures (tests/course/)
         from .build import REPO
@@ -65,7 +102,7 @@ def main(argv=None) -> int:
         sys.path[:0] = [str(REPO / "tests" / "course")]
         import timing
 
-        timing.report(args.assignment, args.students)
+        timing.report(args.assignment, args.students, [int(j) for j in args.jobs.split(",")])
         return 0
     return 2
 

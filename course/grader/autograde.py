@@ -1,0 +1,297 @@
+"""``python -m grader autograde`` and ``python -m grader merge``: nbgrader's autograde, in parallel.
+
+A run grades the chosen submissions of one assignment, ``jobs`` at a time, each in its own grading
+process (grader/worker.py) with its own copy of the gradebook, exactly as ``nbgrader autograde``
+grades them (the same converter, configuration and sandbox). The reference solution's records are
+computed once, before the processes start. This process is the only one that writes the course's
+gradebook: each finished submission is written in one transaction and its autograded folder put in
+place, so a run that stops half-way keeps every grade it finished.
+
+With ``--shard i/n`` the run grades every n-th submission (the i-th of n shards, i from 0) into a
+shard folder and leaves the gradebook alone; ``merge`` later writes the shards into the gradebook.
+How to use both: course/README.md ("Grading a class in parallel").
+"""
+from __future__ import annotations
+
+import fnmatch
+import json
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .gradebook import MergeError, merge, read_result, snapshot, sqlite_path, writer_url
+from .pool import Pool, cores
+from .progress import Progress
+
+WORKER_MEMORY = 2**29  # a grading process itself (nbgrader, nbconvert), besides its kernel
+LOGS = ".grading-logs"
+
+
+@dataclass
+class Report:
+    assignment: str
+    graded: list = field(default_factory=list)
+    failed: dict = field(default_factory=dict)  # student -> why
+    skipped: list = field(default_factory=list)
+    seconds: float = 0.0
+    jobs: int = 0
+    logs: str = ""  # where a failed submission's log is, with {student}
+
+    def lines(self, rerun: str) -> list:
+        out = [f"{self.assignment}: {len(self.graded)} graded, {len(self.failed)} failed, "
+               f"{len(self.skipped)} already graded (--force grades them again); {self.seconds:.1f} s "
+               f"with {self.jobs} job{'s' if self.jobs != 1 else ''}"]
+        for student, why in sorted(self.failed.items()):
+            out.append(f"  FAILED {student}: {why}" + (f" (log: {self.logs.format(student=student)})" if self.logs else ""))
+        if self.failed:
+            out.append("Grade them again alone with: " + rerun + " " + " ".join(f"--student {s}" for s in sorted(self.failed)))
+        return out
+
+
+def load_app(assignment: str, overrides: list):
+    """nbgrader's autograde app with the course's configuration (run from the course folder)."""
+    from nbgrader.apps.autogradeapp import AutogradeApp
+
+    app = AutogradeApp()
+    app.initialize([assignment, "--NbGrader.logfile=", *overrides])
+    return app
+
+
+def parse_shard(text: str) -> tuple:
+    try:
+        i, n = (int(x) for x in text.split("/"))
+    except ValueError:
+        raise ValueError(f"--shard takes i/n, for example 0/4 (the first of four), not {text!r}") from None
+    if n < 1 or not 0 <= i < n:
+        raise ValueError(f"--shard {text}: i counts from 0 and must be below n (0/{max(n, 1)} ... {max(n, 1) - 1}/{max(n, 1)})")
+    return i, n
+
+
+def submissions(cd, assignment: str, patterns: list) -> list:
+    """Sorted ids of the students with a submitted folder for ``assignment`` matching a pattern."""
+    found = []
+    for path in Path(cd.format_path(cd.submitted_directory, "*", assignment)).parent.parent.glob(f"*/{assignment}"):
+        student = path.parent.name
+        if path.is_dir() and any(fnmatch.fnmatchcase(student, p) for p in patterns):
+            found.append(student)
+    return sorted(found)
+
+
+def needs_grading(cd, assignment: str, student: str, force: bool) -> bool:
+    """nbgrader's rule: not graded yet, ``--force``, or handed in again since it was graded."""
+    dest = Path(cd.format_path(cd.autograded_directory, student, assignment))
+    if force or not dest.exists():
+        return True
+    new = cd.get_existing_timestamp(cd.format_path(cd.submitted_directory, student, assignment))
+    old = cd.get_existing_timestamp(str(dest))
+    return new is not None and old is not None and new > old
+
+
+def _read(path: str) -> str | None:
+    try:
+        return Path(path).read_text().strip()
+    except OSError:
+        return None
+
+
+def memory_available() -> int:
+    """Bytes free for new work: the machine's available memory, or less in a container's limit."""
+    free = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    for line in (_read("/proc/meminfo") or "").splitlines():
+        if line.startswith("MemAvailable:"):
+            free = int(line.split()[1]) * 1024
+    for limit, used in (("memory.max", "memory.current"),  # cgroup v2, then v1
+                        ("memory/memory.limit_in_bytes", "memory/memory.usage_in_bytes")):
+        limit, used = _read(f"/sys/fs/cgroup/{limit}"), _read(f"/sys/fs/cgroup/{used}")
+        if limit and limit.isdigit() and used and used.isdigit():
+            free = min(free, int(limit) - int(used))
+    return free
+
+
+def job_count(requested: int | None, memory_limit: int, available: int, machine_cores: int) -> int:
+    """``requested`` (None: one per core), checked against what the memory allows."""
+    per_job = memory_limit + WORKER_MEMORY
+    fits = max(1, available // per_job)
+    if requested is None:
+        return max(1, min(machine_cores, fits))
+    if requested < 1:
+        raise ValueError(f"--jobs must be at least 1, not {requested}")
+    if requested > fits:
+        raise ValueError(f"--jobs {requested} needs {requested * per_job / 2**30:.1f} GiB (the kernel's memory "
+                         f"limit, SandboxKernelManager.memory_limit = {memory_limit / 2**30:.1f} GiB, plus "
+                         f"{WORKER_MEMORY / 2**30:.1f} GiB for its grading process, per job), and this machine "
+                         f"has {available / 2**30:.1f} GiB available: use --jobs {fits} or fewer, or lower the "
+                         "limit in nbgrader_config.py")
+    return requested
+
+
+def _config(app, section: str, name: str, default):
+    return app.config[section][name] if name in app.config.get(section, {}) else default
+
+
+def compute_reference(app, assignment: str) -> None:
+    """The reference solution's records, computed once here so that no grading process has to."""
+    from .records import solution_records
+    from .verify import VerifyChecks
+
+    vc = VerifyChecks(config=app.config)
+    source = Path(app.coursedir.format_path(app.coursedir.source_directory, ".", assignment))
+    for nb in sorted(source.glob("*.ipynb")):
+        _, cache = vc._paths({"nbgrader": {"assignment": assignment, "notebook": nb.stem}})
+        solution_records(nb, cache, timeout=vc.solution_timeout, log=app.log)
+
+
+def place(graded: Path, dest: Path, move: bool) -> Path | None:
+    """Put an autograded folder at ``dest``; returns where the one it replaced was set aside."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    old = None
+    if dest.exists():
+        old = dest.with_name(f"{dest.name}.replaced-{os.getpid()}")
+        shutil.rmtree(old, ignore_errors=True)
+        dest.rename(old)
+    if move:
+        graded.rename(dest)
+    else:
+        shutil.copytree(graded, dest, symlinks=True)
+    return old
+
+
+def commit(gb, cd, out: Path, move: bool) -> None:
+    """Write the result in ``out`` (a student's folder of a run) into the gradebook and the course."""
+    result = read_result(out / "result.json")
+    dest = Path(cd.format_path(cd.autograded_directory, result["student"], result["assignment"]))
+    old = place(out / "autograded", dest, move)
+    try:
+        merge(gb, result)
+    except BaseException:
+        shutil.rmtree(dest, ignore_errors=True)
+        if old is not None:
+            old.rename(dest)
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+    logs = Path(cd.root) / LOGS / result["assignment"]
+    logs.mkdir(parents=True, exist_ok=True)
+    if (out / "log.txt").exists():
+        shutil.copy(out / "log.txt", logs / f"{result['student']}.log")
+
+
+def autograde(assignment: str, *, patterns=("*",), force=False, jobs=None, shard=None, results=None,
+              overrides=(), stream=None) -> Report:
+    """Grade ``assignment``'s submissions; see the module's docstring. Returns the :class:`Report`."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    app = load_app(assignment, list(overrides))
+    cd = app.coursedir
+    course = Path(cd.root)
+    sqlite_path(cd.db_url)
+    with Gradebook(cd.db_url, cd.course_id) as gb:
+        try:
+            notebooks = len(gb.find_assignment(assignment).notebooks)
+        except MissingEntry:
+            raise ValueError(f"{assignment!r} is not in the gradebook: run `nbgrader generate_assignment "
+                             f"{assignment}` first") from None
+    chosen = submissions(cd, assignment, list(patterns))
+    if shard is not None:
+        chosen = chosen[shard[0]::shard[1]]
+    report = Report(assignment)
+    todo = [s for s in chosen if needs_grading(cd, assignment, s, force)]
+    report.skipped = [s for s in chosen if s not in todo]
+    report.jobs = job_count(jobs, _config(app, "SandboxKernelManager", "memory_limit", 6 * 2**30),
+                            memory_available(), cores())
+    start = time.perf_counter()
+    if shard is None:
+        out = Path(tempfile.mkdtemp(prefix=f".autograde-{assignment}-", dir=course))
+    else:
+        out = Path(results or course / "shards" / assignment / f"{shard[0]}-of-{shard[1]}")
+        if out.exists() and any(out.iterdir()) and not (out / "shard.json").exists():
+            raise ValueError(f"{out} is not empty and not a shard folder: give --results a new folder")
+        shutil.rmtree(out, ignore_errors=True)
+        out.mkdir(parents=True)
+    try:
+        if todo:
+            compute_reference(app, assignment)
+        template = snapshot(cd.db_url, out / "template.db")
+        limit = notebooks * (_config(app, "GuardedExecute", "notebook_timeout", 600)
+                             + _config(app, "Execute", "startup_timeout", 120)) + 300
+        pool = Pool(course, [assignment, str(template), str(out), *overrides], report.jobs, limit, out)
+        progress = Progress(len(todo), assignment, stream)
+        gb = None if shard is not None else Gradebook(writer_url(cd.db_url), cd.course_id)
+        try:
+            for o in pool.run(todo):
+                if o.ok and gb is not None:
+                    try:
+                        commit(gb, cd, out / o.student, move=True)
+                    except (MergeError, OSError, ValueError) as err:
+                        o.ok, o.error = False, f"its result could not be written to the gradebook: {err}"
+                (report.graded.append(o.student) if o.ok else report.failed.__setitem__(o.student, o.error))
+                progress.update(o.student, o.ok, o.seconds)
+        finally:
+            progress.close()
+            if gb is not None:
+                gb.close()
+    finally:
+        report.seconds = time.perf_counter() - start
+        report.logs = str(course / LOGS / assignment / "{student}.log") if shard is None else str(out / "{student}" / "log.txt")
+        if shard is None:
+            _keep_logs(out, course / LOGS / assignment, report)
+            shutil.rmtree(out, ignore_errors=True)
+        else:
+            (out / "template.db").unlink(missing_ok=True)
+            (out / "shard.json").write_text(json.dumps({
+                "assignment": assignment, "shard": shard[0], "of": shard[1], "students": chosen,
+                "graded": report.graded, "failed": report.failed, "skipped": report.skipped}, indent=1))
+    return report
+
+
+def _keep_logs(out: Path, logs: Path, report: Report) -> None:
+    logs.mkdir(parents=True, exist_ok=True)
+    for student in report.failed:
+        if (out / student / "log.txt").exists():
+            shutil.copy(out / student / "log.txt", logs / f"{student}.log")
+    for worker_log in out.glob("worker-*.log"):
+        shutil.copy(worker_log, logs / worker_log.name)
+
+
+def merge_shards(assignment: str, folders: list, overrides=()) -> Report:
+    """Write the shards' results into the course's gradebook (``python -m grader merge``)."""
+    from nbgrader.api import Gradebook
+
+    app = load_app(assignment, list(overrides))
+    cd = app.coursedir
+    report, seen, sets = Report(assignment), {}, {}
+    start = time.perf_counter()
+    with Gradebook(writer_url(cd.db_url), cd.course_id) as gb:
+        for folder in map(Path, folders):
+            meta_path = folder / "shard.json"
+            if not meta_path.exists():
+                raise ValueError(f"{folder} is not a shard folder (it has no shard.json): give the folders "
+                                 "that `python -m grader autograde --shard i/n` wrote")
+            meta = json.loads(meta_path.read_text())
+            if meta["assignment"] != assignment:
+                raise ValueError(f"{folder} holds {meta['assignment']!r}, not {assignment!r}")
+            sets.setdefault(meta["of"], set()).add(meta["shard"])
+            for student in meta["students"]:
+                if student in seen:
+                    report.failed[student] = f"it is in two shards ({seen[student]} and {folder}); merged once"
+                    continue
+                seen[student] = folder
+                if student in meta["skipped"]:
+                    report.skipped.append(student)
+                elif not (folder / student / "result.json").exists():
+                    report.failed[student] = meta["failed"].get(student, "the shard has no result for it")
+                else:
+                    try:
+                        commit(gb, cd, folder / student, move=False)
+                        report.graded.append(student)
+                    except (MergeError, OSError, ValueError) as err:
+                        report.failed[student] = f"its result could not be written to the gradebook: {err}"
+    for n, found in sets.items():
+        missing = sorted(set(range(n)) - found)
+        if missing:
+            report.failed["(shards)"] = f"shards {', '.join(f'{i}/{n}' for i in missing)} were not given"
+    report.seconds = time.perf_counter() - start
+    return report
