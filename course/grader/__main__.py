@@ -80,13 +80,14 @@ def main(argv=None) -> int:
         return 0
     if args.command in ("autograde", "merge"):
         from . import autograde as ag
+        from . import shards
 
         rerun = f"python -m grader autograde {args.assignment} --force"
         try:
             if args.command == "merge":
-                report = ag.merge_shards(args.assignment, args.folders, overrides)
+                report = shards.merge_shards(args.assignment, args.folders, overrides)
             else:
-                shard = ag.parse_shard(args.shard) if args.shard else None
+                shard = shards.parse_shard(args.shard) if args.shard else None
                 report = ag.autograde(args.assignment, patterns=args.student or ["*"], force=args.force,
                                       jobs=args.jobs, shard=shard, results=args.results, overrides=overrides)
         except (ValueError, FileNotFoundError) as err:

@@ -1,4 +1,4 @@
-"""``python -m grader autograde`` and ``python -m grader merge``: nbgrader's autograde, in parallel.
+"""``python -m grader autograde``: nbgrader's autograde, in parallel.
 
 A run grades the chosen submissions of one assignment, ``jobs`` at a time, each in its own grading
 process (grader/worker.py) with its own copy of the gradebook, exactly as ``nbgrader autograde``
@@ -8,8 +8,9 @@ gradebook: each finished submission is written in one transaction and its autogr
 place, so a run that stops half-way keeps every grade it finished.
 
 With ``--shard i/n`` the run grades every n-th submission (the i-th of n shards, i from 0) into a
-shard folder and leaves the gradebook alone; ``merge`` later writes the shards into the gradebook.
-How to use both: course/README.md ("Grading a class in parallel").
+shard folder and leaves the gradebook alone; ``python -m grader merge`` (grader/shards.py) later
+writes the shards into the gradebook. How to use both: course/README.md ("Grading a class in
+parallel").
 """
 from __future__ import annotations
 
@@ -22,12 +23,12 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .gradebook import MergeError, merge, read_result, snapshot, sqlite_path, writer_url
+from .gradebook import MergeError, snapshot, sqlite_path, writer_url
 from .pool import Pool, cores
 from .progress import Progress
+from .results import LOGS, commit
 
 WORKER_MEMORY = 2**29  # a grading process itself (nbgrader, nbconvert), besides its kernel
-LOGS = ".grading-logs"
 
 
 @dataclass
@@ -60,16 +61,6 @@ def load_app(assignment: str, overrides: list):
     return app
 
 
-def parse_shard(text: str) -> tuple:
-    try:
-        i, n = (int(x) for x in text.split("/"))
-    except ValueError:
-        raise ValueError(f"--shard takes i/n, for example 0/4 (the first of four), not {text!r}") from None
-    if n < 1 or not 0 <= i < n:
-        raise ValueError(f"--shard {text}: i counts from 0 and must be below n (0/{max(n, 1)} ... {max(n, 1) - 1}/{max(n, 1)})")
-    return i, n
-
-
 def submissions(cd, assignment: str, patterns: list) -> list:
     """Sorted ids of the students with a submitted folder for ``assignment`` matching a pattern."""
     found = []
@@ -78,6 +69,11 @@ def submissions(cd, assignment: str, patterns: list) -> list:
         if path.is_dir() and any(fnmatch.fnmatchcase(student, p) for p in patterns):
             found.append(student)
     return sorted(found)
+
+
+def shard_of(students: list, shard: tuple | None) -> list:
+    """The students of shard ``(i, n)``: every n-th of the sorted ids, from the i-th (None: all)."""
+    return list(students) if shard is None else sorted(students)[shard[0]::shard[1]]
 
 
 def needs_grading(cd, assignment: str, student: str, force: bool) -> bool:
@@ -144,41 +140,6 @@ def compute_reference(app, assignment: str) -> None:
         solution_records(nb, cache, timeout=vc.solution_timeout, log=app.log)
 
 
-def place(graded: Path, dest: Path, move: bool) -> Path | None:
-    """Put an autograded folder at ``dest``; returns where the one it replaced was set aside."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    old = None
-    if dest.exists():
-        old = dest.with_name(f"{dest.name}.replaced-{os.getpid()}")
-        shutil.rmtree(old, ignore_errors=True)
-        dest.rename(old)
-    if move:
-        graded.rename(dest)
-    else:
-        shutil.copytree(graded, dest, symlinks=True)
-    return old
-
-
-def commit(gb, cd, out: Path, move: bool) -> None:
-    """Write the result in ``out`` (a student's folder of a run) into the gradebook and the course."""
-    result = read_result(out / "result.json")
-    dest = Path(cd.format_path(cd.autograded_directory, result["student"], result["assignment"]))
-    old = place(out / "autograded", dest, move)
-    try:
-        merge(gb, result)
-    except BaseException:
-        shutil.rmtree(dest, ignore_errors=True)
-        if old is not None:
-            old.rename(dest)
-        raise
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
-    logs = Path(cd.root) / LOGS / result["assignment"]
-    logs.mkdir(parents=True, exist_ok=True)
-    if (out / "log.txt").exists():
-        shutil.copy(out / "log.txt", logs / f"{result['student']}.log")
-
-
 def autograde(assignment: str, *, patterns=("*",), force=False, jobs=None, shard=None, results=None,
               overrides=(), stream=None) -> Report:
     """Grade ``assignment``'s submissions; see the module's docstring. Returns the :class:`Report`."""
@@ -194,9 +155,7 @@ def autograde(assignment: str, *, patterns=("*",), force=False, jobs=None, shard
         except MissingEntry:
             raise ValueError(f"{assignment!r} is not in the gradebook: run `nbgrader generate_assignment "
                              f"{assignment}` first") from None
-    chosen = submissions(cd, assignment, list(patterns))
-    if shard is not None:
-        chosen = chosen[shard[0]::shard[1]]
+    chosen = shard_of(submissions(cd, assignment, list(patterns)), shard)
     report = Report(assignment)
     todo = [s for s in chosen if needs_grading(cd, assignment, s, force)]
     report.skipped = [s for s in chosen if s not in todo]
@@ -254,44 +213,3 @@ def _keep_logs(out: Path, logs: Path, report: Report) -> None:
             shutil.copy(out / student / "log.txt", logs / f"{student}.log")
     for worker_log in out.glob("worker-*.log"):
         shutil.copy(worker_log, logs / worker_log.name)
-
-
-def merge_shards(assignment: str, folders: list, overrides=()) -> Report:
-    """Write the shards' results into the course's gradebook (``python -m grader merge``)."""
-    from nbgrader.api import Gradebook
-
-    app = load_app(assignment, list(overrides))
-    cd = app.coursedir
-    report, seen, sets = Report(assignment), {}, {}
-    start = time.perf_counter()
-    with Gradebook(writer_url(cd.db_url), cd.course_id) as gb:
-        for folder in map(Path, folders):
-            meta_path = folder / "shard.json"
-            if not meta_path.exists():
-                raise ValueError(f"{folder} is not a shard folder (it has no shard.json): give the folders "
-                                 "that `python -m grader autograde --shard i/n` wrote")
-            meta = json.loads(meta_path.read_text())
-            if meta["assignment"] != assignment:
-                raise ValueError(f"{folder} holds {meta['assignment']!r}, not {assignment!r}")
-            sets.setdefault(meta["of"], set()).add(meta["shard"])
-            for student in meta["students"]:
-                if student in seen:
-                    report.failed[student] = f"it is in two shards ({seen[student]} and {folder}); merged once"
-                    continue
-                seen[student] = folder
-                if student in meta["skipped"]:
-                    report.skipped.append(student)
-                elif not (folder / student / "result.json").exists():
-                    report.failed[student] = meta["failed"].get(student, "the shard has no result for it")
-                else:
-                    try:
-                        commit(gb, cd, folder / student, move=False)
-                        report.graded.append(student)
-                    except (MergeError, OSError, ValueError) as err:
-                        report.failed[student] = f"its result could not be written to the gradebook: {err}"
-    for n, found in sets.items():
-        missing = sorted(set(range(n)) - found)
-        if missing:
-            report.failed["(shards)"] = f"shards {', '.join(f'{i}/{n}' for i in missing)} were not given"
-    report.seconds = time.perf_counter() - start
-    return report

@@ -177,7 +177,7 @@ def _shards_and_merge(course: ScratchCourse, a: str, timeout: str) -> tuple:
     return (0 if ok else 1), log
 
 
-def _killed(a: str, base: Path, cache: Path) -> dict:
+def _killed(a: str, kind: str, base: Path, cache: Path) -> dict:
     """A class of three graded two at a time; the grading process of one of them is killed while it
     works, then that student is graded again alone. Returns what each step left."""
     with _generate_lock:

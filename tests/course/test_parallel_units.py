@@ -10,7 +10,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "course"))
 
 from grader import autograde as ag  # noqa: E402
-from grader import gradebook  # noqa: E402
+from grader import gradebook, shards  # noqa: E402
 from grader.progress import Progress  # noqa: E402
 
 GiB = 2**30
@@ -19,7 +19,7 @@ GiB = 2**30
 @pytest.mark.parametrize("text", ["4", "1/0", "4/4", "-1/4", "a/b", "1/2/3"])
 def test_a_bad_shard_says_what_it_takes(text):
     with pytest.raises(ValueError, match="--shard"):
-        ag.parse_shard(text)
+        shards.parse_shard(text)
 
 
 def test_shards_split_the_class_once_each(tmp_path):
@@ -32,9 +32,10 @@ def test_shards_split_the_class_once_each(tmp_path):
     everyone = ag.submissions(cd, "a1", ["*"])
     assert everyone == ["al", "bo", "cy", "di", "ed"]
     assert ag.submissions(cd, "a1", ["[ab]*", "ed"]) == ["al", "bo", "ed"]
-    shards = [everyone[i::3] for i in (ag.parse_shard(f"{k}/3")[0] for k in range(3))]
-    assert sorted(s for shard in shards for s in shard) == everyone
-    assert max(map(len, shards)) - min(map(len, shards)) <= 1
+    parts = [ag.shard_of(everyone, shards.parse_shard(f"{k}/3")) for k in range(3)]
+    assert ag.shard_of(everyone, None) == everyone
+    assert sorted(s for part in parts for s in part) == everyone
+    assert max(map(len, parts)) - min(map(len, parts)) <= 1
 
 
 def test_jobs_default_to_the_cores_the_memory_allows():
