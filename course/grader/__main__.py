@@ -90,7 +90,7 @@ def main(argv=None) -> int:
                 shard = shards.parse_shard(args.shard) if args.shard else None
                 report = ag.autograde(args.assignment, patterns=args.student or ["*"], force=args.force,
                                       jobs=args.jobs, shard=shard, results=args.results, overrides=overrides)
-        except (ValueError, FileNotFoundError) as err:
+        except (ValueError, FileNotFoundError, RuntimeError) as err:  # RuntimeError: the solution fails
             print(f"error: {err}", file=sys.stderr)
             return 2
         for line in report.lines(rerun):

@@ -64,6 +64,17 @@ class Pool:
             self._procs.discard(proc)
 
     def _drive(self, slot: int, todo: queue.Queue, done: queue.Queue) -> None:
+        try:
+            self._feed(slot, todo, done)
+        except Exception as err:  # cannot start a process: whatever is left fails, and says why
+            while True:
+                try:
+                    student = todo.get_nowait()
+                except queue.Empty:
+                    break
+                done.put(Outcome(student, False, 0.0, f"no grading process could be started: {err}"))
+
+    def _feed(self, slot: int, todo: queue.Queue, done: queue.Queue) -> None:
         proc = None
         while True:
             try:
@@ -90,7 +101,8 @@ class Pool:
             code = proc.wait()
             why = f"it ran longer than {self.limit:.0f} s and was stopped" if late.is_set() else ""
             done.put(Outcome(student, False, 0.0, f"the grading process stopped ({_stopped(code)}) while grading "
-                                                  f"this submission{'; ' + why if why else ''}"))
+                                                  f"this submission{'; ' + why if why else ''}; the process's "
+                                                  f"own log is worker-{slot}.log"))
             self._stop(proc)
             proc = None
         if proc is not None:

@@ -8,8 +8,11 @@ nothing they did not earn, and nobody's grade may be lost because another notebo
 
 The cases marked ``every`` run on every assignment; the others exercise the machinery, which does
 not depend on the assignment, and run on the first assignment only (in a scratch course of their
-own, which also goes through the instructor's workflow), or on all of them with
-``LABKIT_GRADING_TESTS=full``. The scratch courses are graded two at a time (one per core).
+own, graded with ``python -m grader autograde --jobs 2``, which then also goes through the
+instructor's workflow), or on all of them with ``LABKIT_GRADING_TESTS=full``. The first
+assignment's ordinary class is also graded in parallel and in two merged shards, and both
+gradebooks must equal nbgrader's cell by cell; a grading process is killed mid-way in a third
+course. The scratch courses are graded two at a time (one per core).
 """
 import csv
 import os

@@ -139,3 +139,29 @@ def test_progress_in_a_log_says_done_failed_and_time_left():
     assert lines[0].startswith("[1/3] kim: graded in 4.0 s; 0 failed so far; about ")
     assert lines[1].startswith("[2/3] lee: FAILED in 1.0 s; 1 failed so far; about ")
     assert lines[1].endswith(" left")
+
+
+def test_the_command_refuses_bad_options_with_a_message(capsys):
+    from grader.__main__ import main
+
+    assert main(["autograde", "00-warmup", "--shard", "2/2"]) == 2
+    assert "i counts from 0" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["autograde", "00-warmup", "--verbose"])  # not an option, and not --Class.trait=value
+    assert "unrecognized arguments: --verbose" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["build", "--GuardedExecute.timeout=5"])  # nbgrader's options only where nbgrader runs
+
+
+def test_progress_on_a_terminal_is_one_bar():
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    out = Terminal()
+    p = Progress(2, "a1", stream=out)
+    p.update("kim", True, 4.0)
+    p.update("lee", False, 1.0)
+    p.close()
+    last = out.getvalue().split("\r")[-1]
+    assert "2/2" in last and "failed=1" in last and "\n[" not in out.getvalue()
