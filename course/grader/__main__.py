@@ -82,7 +82,7 @@ def main(argv=None) -> int:
         from . import autograde as ag
         from . import shards
 
-        rerun = f"python -m grader autograde {args.assignment} --force"
+        rerun = " ".join(["python -m grader autograde", args.assignment, "--force", *overrides])
         try:
             if args.command == "merge":
                 report = shards.merge_shards(args.assignment, args.folders, overrides)
@@ -95,7 +95,7 @@ def main(argv=None) -> int:
             return 2
         for line in report.lines(rerun):
             print(line)
-        return 1 if report.failed else 0
+        return 0 if report.ok else 1
     if args.command == "time":
         # the synthetic class is built with the test suite's fixtures (tests/course/)
         from .build import REPO

@@ -36,20 +36,29 @@ class Report:
     assignment: str
     graded: list = field(default_factory=list)
     failed: dict = field(default_factory=dict)  # student -> why
-    skipped: list = field(default_factory=list)
+    skipped: list = field(default_factory=list)  # graded before, and not handed in again since
+    empty: list = field(default_factory=list)  # a submitted folder without notebooks (nbgrader skips it too)
+    problems: list = field(default_factory=list)  # what is wrong beyond single students (merge)
     seconds: float = 0.0
     jobs: int = 0
     logs: str = ""  # where a failed submission's log is, with {student}
 
     def lines(self, rerun: str) -> list:
         out = [f"{self.assignment}: {len(self.graded)} graded, {len(self.failed)} failed, "
-               f"{len(self.skipped)} already graded (--force grades them again); {self.seconds:.1f} s "
-               f"with {self.jobs} job{'s' if self.jobs != 1 else ''}"]
+               f"{len(self.skipped)} already graded (--force grades them again); {self.seconds:.1f} s"
+               + (f" with {self.jobs} job{'s' if self.jobs != 1 else ''}" if self.jobs else "")]
+        for student in self.empty:
+            out.append(f"  skipped {student}: the submitted folder holds no notebook")
         for student, why in sorted(self.failed.items()):
             out.append(f"  FAILED {student}: {why}" + (f" (log: {self.logs.format(student=student)})" if self.logs else ""))
+        out += [f"  {problem}" for problem in self.problems]
         if self.failed:
             out.append("Grade them again alone with: " + rerun + " " + " ".join(f"--student {s}" for s in sorted(self.failed)))
         return out
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed and not self.problems
 
 
 def load_app(assignment: str, overrides: list):
@@ -61,14 +70,19 @@ def load_app(assignment: str, overrides: list):
     return app
 
 
-def submissions(cd, assignment: str, patterns: list) -> list:
-    """Sorted ids of the students with a submitted folder for ``assignment`` matching a pattern."""
-    found = []
-    for path in Path(cd.format_path(cd.submitted_directory, "*", assignment)).parent.parent.glob(f"*/{assignment}"):
+DEFAULT_LAYOUT = "{nbgrader_step}/{student_id}/{assignment_id}"
+
+
+def submissions(cd, assignment: str, patterns: list) -> tuple:
+    """(sorted ids of the students whose submitted folder for ``assignment`` matches a pattern and
+    holds a notebook, ids of those whose folder holds none); ``student_id_exclude`` is left out."""
+    excluded = set(filter(None, (cd.student_id_exclude or "").split(",")))
+    found, empty = [], []
+    for path in (Path(cd.root) / cd.submitted_directory).glob(f"*/{assignment}"):
         student = path.parent.name
-        if path.is_dir() and any(fnmatch.fnmatchcase(student, p) for p in patterns):
-            found.append(student)
-    return sorted(found)
+        if path.is_dir() and student not in excluded and any(fnmatch.fnmatchcase(student, p) for p in patterns):
+            (found if any(path.glob("*.ipynb")) else empty).append(student)
+    return sorted(found), sorted(empty)
 
 
 def shard_of(students: list, shard: tuple | None) -> list:
@@ -81,8 +95,11 @@ def needs_grading(cd, assignment: str, student: str, force: bool) -> bool:
     dest = Path(cd.format_path(cd.autograded_directory, student, assignment))
     if force or not dest.exists():
         return True
-    new = cd.get_existing_timestamp(cd.format_path(cd.submitted_directory, student, assignment))
-    old = cd.get_existing_timestamp(str(dest))
+    try:
+        new = cd.get_existing_timestamp(cd.format_path(cd.submitted_directory, student, assignment))
+        old = cd.get_existing_timestamp(str(dest))
+    except Exception:  # an unreadable timestamp: grading it reports that
+        return True
     return new is not None and old is not None and new > old
 
 
@@ -93,15 +110,30 @@ def _read(path: str) -> str | None:
         return None
 
 
+def _cgroup_memory_files() -> list:
+    """(limit, usage) files of this process's memory cgroup (v2, then v1), then of the root."""
+    files = []
+    for line in (_read("/proc/self/cgroup") or "").splitlines():
+        _, controllers, path = line.split(":", 2)
+        path = path.rstrip("/")
+        if controllers == "":
+            files.append((f"/sys/fs/cgroup{path}/memory.max", f"/sys/fs/cgroup{path}/memory.current"))
+        elif "memory" in controllers.split(","):
+            files.append((f"/sys/fs/cgroup/memory{path}/memory.limit_in_bytes",
+                          f"/sys/fs/cgroup/memory{path}/memory.usage_in_bytes"))
+    return files + [("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),
+                    ("/sys/fs/cgroup/memory/memory.limit_in_bytes", "/sys/fs/cgroup/memory/memory.usage_in_bytes")]
+
+
 def memory_available() -> int:
-    """Bytes free for new work: the machine's available memory, or less in a container's limit."""
+    """Bytes free for new work: the machine's available memory, or less under a cgroup's limit
+    (a container's, a Slurm job's)."""
     free = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     for line in (_read("/proc/meminfo") or "").splitlines():
         if line.startswith("MemAvailable:"):
             free = int(line.split()[1]) * 1024
-    for limit, used in (("memory.max", "memory.current"),  # cgroup v2, then v1
-                        ("memory/memory.limit_in_bytes", "memory/memory.usage_in_bytes")):
-        limit, used = _read(f"/sys/fs/cgroup/{limit}"), _read(f"/sys/fs/cgroup/{used}")
+    for limit, used in _cgroup_memory_files():
+        limit, used = _read(limit), _read(used)
         if limit and limit.isdigit() and used and used.isdigit():
             free = min(free, int(limit) - int(used))
     return free
@@ -140,23 +172,52 @@ def compute_reference(app, assignment: str) -> None:
         solution_records(nb, cache, timeout=vc.solution_timeout, log=app.log)
 
 
+def _check_course(app, assignment: str) -> int:
+    """The number of notebooks of ``assignment``; ValueError when this course cannot be graded here."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    cd = app.coursedir
+    sqlite_path(cd.db_url)
+    if cd.directory_structure != DEFAULT_LAYOUT:
+        raise ValueError(f"python -m grader autograde needs nbgrader's default CourseDirectory.directory_structure "
+                         f"({DEFAULT_LAYOUT!r}); with {cd.directory_structure!r} use `nbgrader autograde`")
+    with Gradebook(cd.db_url, cd.course_id) as gb:
+        try:
+            return len(gb.find_assignment(assignment).notebooks)
+        except MissingEntry:
+            raise ValueError(f"{assignment!r} is not in the gradebook: run `nbgrader generate_assignment "
+                             f"{assignment}` first") from None
+
+
+def _shard_folder(course: Path, assignment: str, shard: tuple, results) -> Path:
+    out = Path(results or course / "shards" / assignment / f"{shard[0]}-of-{shard[1]}")
+    if out.exists() and any(out.iterdir()) and not (out / "shard.json").exists():
+        raise ValueError(f"{out} is not empty and not a shard folder: give --results a new folder")
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    return out
+
+
+def _write_shard(out: Path, assignment: str, shard: tuple, chosen: list, report: Report, done: bool) -> None:
+    tmp = out / "shard.json.tmp"
+    tmp.write_text(json.dumps({"assignment": assignment, "shard": shard[0], "of": shard[1], "students": chosen,
+                               "finished": done, "graded": report.graded, "failed": report.failed,
+                               "skipped": report.skipped}, indent=1))
+    tmp.replace(out / "shard.json")
+
+
 def autograde(assignment: str, *, patterns=("*",), force=False, jobs=None, shard=None, results=None,
               overrides=(), stream=None) -> Report:
     """Grade ``assignment``'s submissions; see the module's docstring. Returns the :class:`Report`."""
-    from nbgrader.api import Gradebook, MissingEntry
+    from nbgrader.api import Gradebook
 
     app = load_app(assignment, list(overrides))
     cd = app.coursedir
     course = Path(cd.root)
-    sqlite_path(cd.db_url)
-    with Gradebook(cd.db_url, cd.course_id) as gb:
-        try:
-            notebooks = len(gb.find_assignment(assignment).notebooks)
-        except MissingEntry:
-            raise ValueError(f"{assignment!r} is not in the gradebook: run `nbgrader generate_assignment "
-                             f"{assignment}` first") from None
-    chosen = shard_of(submissions(cd, assignment, list(patterns)), shard)
-    report = Report(assignment)
+    notebooks = _check_course(app, assignment)
+    found, empty = submissions(cd, assignment, list(patterns))
+    chosen = shard_of(found, shard)
+    report = Report(assignment, empty=shard_of(empty, shard))
     todo = [s for s in chosen if needs_grading(cd, assignment, s, force)]
     report.skipped = [s for s in chosen if s not in todo]
     report.jobs = job_count(jobs, _config(app, "SandboxKernelManager", "memory_limit", 6 * 2**30),
@@ -164,26 +225,27 @@ def autograde(assignment: str, *, patterns=("*",), force=False, jobs=None, shard
     start = time.perf_counter()
     if shard is None:
         out = Path(tempfile.mkdtemp(prefix=f".autograde-{assignment}-", dir=course))
+        report.logs = str(course / LOGS / assignment / "{student}.log")
     else:
-        out = Path(results or course / "shards" / assignment / f"{shard[0]}-of-{shard[1]}")
-        if out.exists() and any(out.iterdir()) and not (out / "shard.json").exists():
-            raise ValueError(f"{out} is not empty and not a shard folder: give --results a new folder")
-        shutil.rmtree(out, ignore_errors=True)
-        out.mkdir(parents=True)
+        out = _shard_folder(course, assignment, shard, results)
+        report.logs = str(out / "submissions" / "{student}" / "log.txt")
+        _write_shard(out, assignment, shard, chosen, report, done=False)  # a shard killed later still says what it held
+    graded = out / "submissions"
+    graded.mkdir()
     try:
         if todo:
             compute_reference(app, assignment)
         template = snapshot(cd.db_url, out / "template.db")
         limit = notebooks * (_config(app, "GuardedExecute", "notebook_timeout", 600)
                              + _config(app, "Execute", "startup_timeout", 120)) + 300
-        pool = Pool(course, [assignment, str(template), str(out), *overrides], report.jobs, limit, out)
+        pool = Pool(course, [assignment, str(template), str(graded), *overrides], report.jobs, limit, out)
         progress = Progress(len(todo), assignment, stream)
         gb = None if shard is not None else Gradebook(writer_url(cd.db_url), cd.course_id)
         try:
             for o in pool.run(todo):
                 if o.ok and gb is not None:
                     try:
-                        commit(gb, cd, out / o.student, move=True)
+                        commit(gb, cd, graded / o.student, move=True)
                     except (MergeError, OSError, ValueError) as err:
                         o.ok, o.error = False, f"its result could not be written to the gradebook: {err}"
                 (report.graded.append(o.student) if o.ok else report.failed.__setitem__(o.student, o.error))
@@ -194,22 +256,19 @@ def autograde(assignment: str, *, patterns=("*",), force=False, jobs=None, shard
                 gb.close()
     finally:
         report.seconds = time.perf_counter() - start
-        report.logs = str(course / LOGS / assignment / "{student}.log") if shard is None else str(out / "{student}" / "log.txt")
         if shard is None:
             _keep_logs(out, course / LOGS / assignment, report)
             shutil.rmtree(out, ignore_errors=True)
         else:
             (out / "template.db").unlink(missing_ok=True)
-            (out / "shard.json").write_text(json.dumps({
-                "assignment": assignment, "shard": shard[0], "of": shard[1], "students": chosen,
-                "graded": report.graded, "failed": report.failed, "skipped": report.skipped}, indent=1))
+            _write_shard(out, assignment, shard, chosen, report, done=True)
     return report
 
 
 def _keep_logs(out: Path, logs: Path, report: Report) -> None:
     logs.mkdir(parents=True, exist_ok=True)
     for student in report.failed:
-        if (out / student / "log.txt").exists():
-            shutil.copy(out / student / "log.txt", logs / f"{student}.log")
+        if (out / "submissions" / student / "log.txt").exists():
+            shutil.copy(out / "submissions" / student / "log.txt", logs / f"{student}.log")
     for worker_log in out.glob("worker-*.log"):
         shutil.copy(worker_log, logs / worker_log.name)

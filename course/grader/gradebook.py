@@ -97,13 +97,15 @@ def merge(gb: Gradebook, result: dict) -> None:
     """
     assignment, student = result["assignment"], result["student"]
     _check(result, layout(gb, assignment))
+    real_commit = gb.db.commit
+    gb.db.commit = gb.db.flush  # nbgrader's add_student / add_submission commit on their own: not here
     try:
-        gb.find_student(student)
-    except MissingEntry:
-        gb.add_student(student)
-    with gb.db.no_autoflush:  # the student is already in the session: flushing half a row only warns
-        sub = gb.update_or_create_submission(assignment, student)
-    try:
+        try:
+            gb.find_student(student)
+        except MissingEntry:
+            gb.add_student(student)
+        with gb.db.no_autoflush:  # the student is already in the session: flushing half a row only warns
+            sub = gb.update_or_create_submission(assignment, student)
         stamp = result["timestamp"]
         sub.timestamp = datetime.datetime.fromisoformat(stamp) if stamp else None
         for nb in sub.notebooks:
@@ -115,8 +117,10 @@ def merge(gb: Gradebook, result: dict) -> None:
                 grade.needs_manual_grade = bool(needs or (saved["submitted"] and grade.manual_score is not None))
             for comment in nb.comments:
                 comment.auto_comment = saved["comments"][comment.name]
-        gb.db.commit()
+        del gb.db.commit
+        real_commit()
     except BaseException:
+        vars(gb.db).pop("commit", None)
         gb.db.rollback()
         raise
 

@@ -41,13 +41,14 @@ class Pool:
         self.course, self.args, self.jobs, self.limit, self.logs = Path(course), list(args), jobs, limit, Path(logs)
         self._procs: set = set()
         self._lock = threading.Lock()
+        self._closing = False
 
     def _start(self, slot: int) -> subprocess.Popen:
-        log = open(self.logs / f"worker-{slot}.log", "a")
-        proc = subprocess.Popen([sys.executable, "-m", "grader.worker", *self.args], cwd=self.course,
-                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, text=True, bufsize=1)
-        log.close()
-        with self._lock:
+        with self._lock, open(self.logs / f"worker-{slot}.log", "a") as log:
+            if self._closing:
+                raise RuntimeError("the run was stopped")
+            proc = subprocess.Popen([sys.executable, "-m", "grader.worker", *self.args], cwd=self.course,
+                                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, text=True, bufsize=1)
             self._procs.add(proc)
         return proc
 
@@ -64,47 +65,21 @@ class Pool:
             self._procs.discard(proc)
 
     def _drive(self, slot: int, todo: queue.Queue, done: queue.Queue) -> None:
-        try:
-            self._feed(slot, todo, done)
-        except Exception as err:  # cannot start a process: whatever is left fails, and says why
-            while True:
-                try:
-                    student = todo.get_nowait()
-                except queue.Empty:
-                    break
-                done.put(Outcome(student, False, 0.0, f"no grading process could be started: {err}"))
-
-    def _feed(self, slot: int, todo: queue.Queue, done: queue.Queue) -> None:
         proc = None
-        while True:
+        while not self._closing:
             try:
                 student = todo.get_nowait()
             except queue.Empty:
                 break
-            if proc is None or proc.poll() is not None:
-                proc = self._start(slot)
-            late = threading.Event()
-            timer = threading.Timer(self.limit, lambda p=proc, e=late: (e.set(), p.kill()))
-            timer.start()
             try:
-                proc.stdin.write(student + "\n")
-                proc.stdin.flush()
-                line = proc.stdout.readline()
-            except OSError:
-                line = ""
-            finally:
-                timer.cancel()
-            if line:
-                reply = json.loads(line)
-                done.put(Outcome(student, reply["ok"], reply["seconds"], reply.get("error")))
-                continue
-            code = proc.wait()
-            why = f"it ran longer than {self.limit:.0f} s and was stopped" if late.is_set() else ""
-            done.put(Outcome(student, False, 0.0, f"the grading process stopped ({_stopped(code)}) while grading "
-                                                  f"this submission{'; ' + why if why else ''}; the process's "
-                                                  f"own log is worker-{slot}.log"))
-            self._stop(proc)
-            proc = None
+                outcome, proc = self._grade(slot, proc, student)
+            except Exception as err:  # no process could be started, or it replied nonsense
+                outcome = Outcome(student, False, 0.0, f"the grading process failed: {type(err).__name__}: {err}; "
+                                                       f"its own log is worker-{slot}.log")
+                if proc is not None:
+                    self._stop(proc)
+                proc = None
+            done.put(outcome)
         if proc is not None:
             proc.stdin.close()
             try:
@@ -112,6 +87,32 @@ class Pool:
             except subprocess.TimeoutExpired:
                 pass
             self._stop(proc)
+
+    def _grade(self, slot: int, proc, student: str) -> tuple:
+        """Have ``proc`` (a new one if it is gone) grade ``student``; returns (outcome, process left)."""
+        if proc is None or proc.poll() is not None:
+            proc = self._start(slot)
+        late = threading.Event()
+        timer = threading.Timer(self.limit, lambda p=proc, e=late: (e.set(), p.kill()))
+        timer.start()
+        try:
+            proc.stdin.write(student + "\n")
+            proc.stdin.flush()
+            line = proc.stdout.readline()
+        except OSError:
+            line = ""
+        finally:
+            timer.cancel()
+        if line and not late.is_set():
+            reply = json.loads(line)
+            if reply.get("student") != student or not isinstance(reply.get("ok"), bool):
+                raise ValueError(f"the reply {line.strip()[:200]!r} is not about {student!r}")
+            return Outcome(student, reply["ok"], float(reply.get("seconds", 0.0)), reply.get("error")), proc
+        code = proc.wait()
+        why = f"; it ran longer than {self.limit:.0f} s and was stopped" if late.is_set() else ""
+        self._stop(proc)
+        return Outcome(student, False, 0.0, f"the grading process stopped ({_stopped(code)}) while grading this "
+                                            f"submission{why}; its own log is worker-{slot}.log"), None
 
     def run(self, students: list):
         """Grade ``students``; yields an :class:`Outcome` for each, in the order they finish."""
@@ -126,7 +127,9 @@ class Pool:
             for _ in students:
                 yield done.get()
         finally:
-            while not todo.empty():  # stopped early (Ctrl-C): take nothing new
+            with self._lock:
+                self._closing = True  # stopped early (Ctrl-C) or done: take nothing new
+            while not todo.empty():
                 try:
                     todo.get_nowait()
                 except queue.Empty:

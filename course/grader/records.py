@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -129,7 +130,7 @@ def solution_records(source_notebook: Path, cache_dir: Path, **kwargs) -> dict:
             pass
     records = run_solution(source_notebook, **kwargs)
     cache.parent.mkdir(parents=True, exist_ok=True)
-    tmp = cache.with_suffix(".tmp")
+    tmp = cache.with_suffix(f".{os.getpid()}.tmp")  # shards on a shared file system may write it at once
     tmp.write_text(json.dumps({"key": key, "records": records}, allow_nan=True, indent=1))
     tmp.replace(cache)
     return records

@@ -11,35 +11,41 @@ from .gradebook import merge, read_result
 LOGS = ".grading-logs"  # in the course folder: <assignment>/<student>.log
 
 
-def place(graded: Path, dest: Path, move: bool) -> Path | None:
-    """Put an autograded folder at ``dest``; returns where the one it replaced was set aside."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    old = None
-    if dest.exists():
-        old = dest.with_name(f"{dest.name}.replaced-{os.getpid()}")
-        shutil.rmtree(old, ignore_errors=True)
-        dest.rename(old)
-    if move:
-        graded.rename(dest)
-    else:
-        shutil.copytree(graded, dest, symlinks=True)
-    return old
+def commit(gb, cd, out: Path, move: bool, assignment: str | None = None) -> None:
+    """Write the result in ``out`` (a student's folder of a run) into the gradebook and the course.
 
+    The new autograded folder is first put beside the old one; the old one is set aside, the grades
+    are committed (one transaction), and only then is the new folder put in place. A run stopped in
+    between leaves the submission without an autograded folder, so the next run grades it again.
+    """
+    from .gradebook import MergeError
 
-def commit(gb, cd, out: Path, move: bool) -> None:
-    """Write the result in ``out`` (a student's folder of a run) into the gradebook and the course."""
     result = read_result(out / "result.json")
+    if result["student"] != out.name or (assignment and result["assignment"] != assignment):
+        raise MergeError(f"{out} holds the result of {result['student']!r} for {result['assignment']!r}")
+    if not (out / "autograded").is_dir():
+        raise MergeError(f"{out} has no autograded folder")
     dest = Path(cd.format_path(cd.autograded_directory, result["student"], result["assignment"]))
-    old = place(out / "autograded", dest, move)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    staged, old = (dest.with_name(f"{dest.name}.{what}-{os.getpid()}") for what in ("incoming", "replaced"))
+    for p in (staged, old):
+        shutil.rmtree(p, ignore_errors=True)
+    if move:
+        (out / "autograded").rename(staged)
+    else:
+        shutil.copytree(out / "autograded", staged, symlinks=True)
+    had_old = dest.exists()
+    if had_old:
+        dest.rename(old)
     try:
         merge(gb, result)
     except BaseException:
-        shutil.rmtree(dest, ignore_errors=True)
-        if old is not None:
+        if had_old:
             old.rename(dest)
+        shutil.rmtree(staged, ignore_errors=True)
         raise
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+    staged.rename(dest)
+    shutil.rmtree(old, ignore_errors=True)
     logs = Path(cd.root) / LOGS / result["assignment"]
     logs.mkdir(parents=True, exist_ok=True)
     if (out / "log.txt").exists():

@@ -15,6 +15,7 @@ After each submission it prints one JSON line on standard output: ``{"student", 
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -26,7 +27,6 @@ from pathlib import Path
 
 from nbgrader.apps.autogradeapp import AutogradeApp
 from nbgrader.converters import Autograde
-from nbgrader.utils import temp_attrs
 
 from .gradebook import extract
 
@@ -35,6 +35,20 @@ def _folders(cd, assignment: str, student: str) -> tuple:
     source = Path(cd.format_path(cd.source_directory, ".", assignment))
     submitted = Path(cd.format_path(cd.submitted_directory, student, assignment))
     return source, submitted
+
+
+@contextlib.contextmanager
+def _swapped(obj, **values):
+    """Set attributes for the block and restore them however it ends (nbgrader's temp_attrs does
+    not restore them after an exception, and the next submission would run in this one's folder)."""
+    saved = {k: getattr(obj, k) for k in values}
+    try:
+        for k, v in values.items():
+            setattr(obj, k, v)
+        yield obj
+    finally:
+        for k, v in saved.items():
+            setattr(obj, k, v)
 
 
 def grade(app: AutogradeApp, assignment: str, student: str, template: Path, results: Path) -> dict:
@@ -55,13 +69,12 @@ def grade(app: AutogradeApp, assignment: str, student: str, template: Path, resu
     app.log.addHandler(handler)
     app.log.info("Grading %s in process %d", student, os.getpid())
     try:
-        with temp_attrs(cd, root=str(root), db_url=f"sqlite:///{db}", assignment_id=assignment,
+        with _swapped(cd, root=str(root), db_url=f"sqlite:///{db}", assignment_id=assignment,
                         student_id=student, source_directory="source", submitted_directory="submitted",
                         autograded_directory="autograded", directory_structure="{nbgrader_step}/{student_id}/{assignment_id}",
                         notebook_id="*"):
-            converter = Autograde(coursedir=cd, parent=app)
+            converter = Autograde(coursedir=cd, parent=app)  # create_student etc. from the configuration
             converter.force = True
-            converter.create_student = True
             converter.start()
     finally:
         app.log.removeHandler(handler)
@@ -76,11 +89,19 @@ def grade(app: AutogradeApp, assignment: str, student: str, template: Path, resu
     return result
 
 
-def _why(log: Path, err: Exception) -> str:
-    """The first error nbgrader logged for the submission, else the exception."""
+def _why(log: Path, err: Exception, private: Path, course: Path) -> str:
+    """The exception behind the first failure nbgrader logged for the submission (the last line of
+    its traceback), else ``err``; paths in the private course folder are given as the course's."""
     lines = log.read_text(errors="replace").splitlines() if log.exists() else []
-    first = next((line[len("[ERROR] "):] for line in lines if line.startswith("[ERROR] ")), None)
-    return (first or f"{type(err).__name__}: {err}")[:500]
+    found = None
+    for i, line in enumerate(lines):
+        if line.startswith("Traceback (most recent call last)"):
+            block = [x for x in lines[i + 1:] if x.strip()]
+            end = next((k for k, x in enumerate(block) if x.startswith("[")), len(block))
+            found = block[end - 1].strip() if end else None
+            break
+    why = found or f"{type(err).__name__}: {err}"
+    return why.replace(str(private), str(course))[:500]
 
 
 def main(argv: list) -> int:
@@ -99,7 +120,9 @@ def main(argv: list) -> int:
             reply = {"student": student, "ok": True, "error": None}
         except Exception as err:
             app.log.error("Grading %s failed:\n%s", student, traceback.format_exc())
-            reply = {"student": student, "ok": False, "error": _why(Path(results) / student / "log.txt", err)}
+            out = Path(results) / student
+            reply = {"student": student, "ok": False,
+                     "error": _why(out / "log.txt", err, out / "course", Path(app.coursedir.root))}
         reply["seconds"] = time.perf_counter() - start
         protocol.write(json.dumps(reply) + "\n")
     return 0

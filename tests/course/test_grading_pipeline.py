@@ -44,6 +44,7 @@ FULL = os.environ.get("LABKIT_GRADING_TESTS", "").lower() == "full"
 # cell of an assignment runs well within it at the smoke scale
 CELL_TIMEOUT = 30
 STALE = "stale"  # graded as the solution, then changed and graded again
+DUE, LATE = "2026-01-01 12:00:00 UTC", "partial_even"  # the first assignment's core class: handed in late
 RERUN = "s*"  # graded a second time: solution and stale (no other core case starts with "s")
 
 pytestmark = [pytest.mark.slow, pytest.mark.sandbox, pytest.mark.skipif(not ASSIGNMENTS, reason="no assignments in course/source")]
@@ -111,9 +112,24 @@ def _class(assignment: str, kind: str, base: Path, cache: Path) -> tuple:
         if core and assignment == FIRST:
             subs.write_submission(course.root, assignment, STALE, nbk.name, nbk.solution())
             expected[STALE] = expected.get(STALE, 0.0) + nbk.autograded_points
+    if core and assignment == FIRST:
+        _hand_in_times(course, assignment)
     subprocess.run([sys.executable, "-m", "grader", "reference", assignment, f"--cache-dir={cache}"],
                    cwd=course.root, env=_env(), check=True, capture_output=True)
     return course, nbks, expected, notes
+
+
+def _hand_in_times(course: ScratchCourse, a: str) -> None:
+    """A due date, a time stamp on every submission, and one submission late (LATE), with a late
+    penalty (all its points: raw scores stay as they are), so that the comparisons of gradebooks
+    cover time stamps and penalties too."""
+    with open(course.root / "nbgrader_config.py", "a") as fh:
+        fh.write('\nc.LateSubmissionPlugin.penalty_method = "zero"  # tests: a late submission loses its points\n')
+    code, _, text = course.nbgrader("db", "assignment", "add", a, f"--duedate={DUE}")
+    assert code == 0, text[-3000:]
+    for folder in (course.root / "submitted").glob(f"*/{a}"):
+        late = folder.parent.name == LATE
+        (folder / "timestamp.txt").write_text("2026-01-02 09:30:00.000000 UTC" if late else "2025-12-31 18:00:00.000000 UTC")
 
 
 def _grade(assignment: str, kind: str, base: Path, cache: Path) -> Graded:
@@ -181,18 +197,22 @@ def _shards_and_merge(course: ScratchCourse, a: str, timeout: str) -> tuple:
 
 
 def _killed(a: str, kind: str, base: Path, cache: Path) -> dict:
-    """A class of three graded two at a time; the grading process of one of them is killed while it
-    works, then that student is graded again alone. Returns what each step left."""
+    """A class of four graded two at a time: one submission nbgrader cannot grade (a broken time
+    stamp), and one whose grading process is killed while it works, then graded again alone.
+    Returns what each step left."""
     with _generate_lock:
         course = ScratchCourse(base / f"{a}-killed", [a], cache_dir=cache)
     nbks = subs.notebooks(a, exercises=course.root / "release", source=course.root / "source")
-    for student in ("alpha", "omega", "victim"):
+    for student in ("alpha", "badstamp", "omega", "victim"):
         for nbk in nbks:
             subs.write_submission(course.root, a, student, nbk.name, nbk.solution())
+    # nbgrader itself stops on this one, at once; the process that graded it takes the next (omega)
+    # and must grade it in the course's folders, not in the failed one's
+    (course.root / "submitted" / "badstamp" / a / "timestamp.txt").write_text("not a time")
     proc = course.start_grader("autograde", a, "--jobs=2", f"--GuardedExecute.timeout={CELL_TIMEOUT}")
     pid, deadline = None, time.time() + 900
     while pid is None and proc.poll() is None and time.time() < deadline:
-        for log in course.root.glob(".autograde-*/victim/log.txt"):
+        for log in course.root.glob(".autograde-*/submissions/victim/log.txt"):
             found = re.search(r"in process (\d+)", log.read_text())
             pid = int(found.group(1)) if found else None
         time.sleep(0.1)
@@ -398,6 +418,8 @@ def test_parallel_grading_gives_the_sequential_gradebook_cell_by_cell(graded):
     sequential, parallel = _run(graded, FIRST, "core"), _run(graded, FIRST, "parallel")
     assert parallel.code == 0, parallel.log[-5000:]
     assert set(sequential.rows) == set(sequential.expected)
+    assert all(row["timestamp"] is not None for row in sequential.rows.values())
+    assert any(nb["late_penalty"] for nb in sequential.rows[LATE]["notebooks"].values())
     assert _differences(parallel.rows, sequential.rows) == {}
 
 
@@ -414,7 +436,10 @@ def test_a_killed_grading_process_loses_only_its_submission(graded):
     assert seen["pid"] is not None, seen["out"][-3000:]
     assert seen["code"] == 1, seen["out"][-3000:]
     assert "FAILED victim: the grading process stopped (signal SIGKILL)" in seen["out"], seen["out"][-3000:]
-    assert "--student victim" in seen["out"]  # how to grade it again
+    # the exception nbgrader stopped on (its time stamp check itself fails here: "'CourseDirectory'
+    # object has no attribute 'fail'"), not its catch-all line
+    assert re.search(r"FAILED badstamp: (?!There was an error)\w+", seen["out"]), seen["out"][-3000:]
+    assert "--student badstamp --student victim" in seen["out"]  # how to grade them again
     assert seen["grades"] == {"alpha": seen["full"], "omega": seen["full"]}  # nothing half-written for victim
     assert seen["left"] == [], "the run's working folders are removed"
     assert seen["again"][0] == 0, seen["again"][2][-3000:]

@@ -25,13 +25,15 @@ def test_a_bad_shard_says_what_it_takes(text):
 def test_shards_split_the_class_once_each(tmp_path):
     from nbgrader.coursedir import CourseDirectory
 
-    for s in ["bo", "al", "cy", "di", "ed"]:
+    for s in ["bo", "al", "cy", "di", "ed", "gus", "hal"]:
         (tmp_path / "submitted" / s / "a1").mkdir(parents=True)
+        if s != "hal":
+            (tmp_path / "submitted" / s / "a1" / "nb.ipynb").write_text("{}")
     (tmp_path / "submitted" / "fy" / "a2").mkdir(parents=True)  # another assignment
-    cd = CourseDirectory(root=str(tmp_path))
-    everyone = ag.submissions(cd, "a1", ["*"])
-    assert everyone == ["al", "bo", "cy", "di", "ed"]
-    assert ag.submissions(cd, "a1", ["[ab]*", "ed"]) == ["al", "bo", "ed"]
+    cd = CourseDirectory(root=str(tmp_path), student_id_exclude="gus,zed")
+    everyone, empty = ag.submissions(cd, "a1", ["*"])
+    assert everyone == ["al", "bo", "cy", "di", "ed"] and empty == ["hal"]  # no notebook: skipped, as in nbgrader
+    assert ag.submissions(cd, "a1", ["[ab]*", "ed"])[0] == ["al", "bo", "ed"]
     parts = [ag.shard_of(everyone, shards.parse_shard(f"{k}/3")) for k in range(3)]
     assert ag.shard_of(everyone, None) == everyone
     assert sorted(s for part in parts for s in part) == everyone
@@ -103,6 +105,28 @@ def test_merging_sets_what_autograde_sets_once_and_keeps_manual_grades(tmp_path)
     assert (grade.auto_score, grade.manual_score, grade.needs_manual_grade) == (0.0, 1.0, True)
     assert len(gb.assignment_submissions("a1")) == 2 and gb.find_assignment("a1").num_submissions == 2
     gb.close()
+
+
+def test_a_merge_that_fails_half_way_writes_nothing(tmp_path):
+    gb = _course_gradebook(tmp_path / "gradebook.db")
+    with pytest.raises(ValueError):  # found only after the student and the submission were made
+        gradebook.merge(gb, _result("new", timestamp="not a time"))
+    gb.close()
+    from nbgrader.api import Gradebook, MissingEntry
+
+    with Gradebook(f"sqlite:///{tmp_path / 'gradebook.db'}") as again:
+        assert again.assignment_submissions("a1") == []
+        with pytest.raises(MissingEntry):
+            again.find_student("new")
+
+
+def test_a_pool_that_cannot_start_a_process_reports_every_submission(tmp_path):
+    from grader.pool import Pool
+
+    pool = Pool(tmp_path / "no-such-course", ["a1"], jobs=2, limit=5, logs=tmp_path)
+    outcomes = list(pool.run(["kim", "lee", "max"]))
+    assert sorted(o.student for o in outcomes) == ["kim", "lee", "max"]
+    assert all(not o.ok and "the grading process failed: FileNotFoundError" in o.error for o in outcomes)
 
 
 def test_a_result_for_another_version_of_the_assignment_is_refused(tmp_path):
