@@ -1,7 +1,8 @@
 """Execute a notebook the way a student would, then read values out of the live kernel.
 
 Used by the lecture tests: ``run_notebook(path, {"acc": "results['ood_acc']"})`` runs every cell
-at the smoke scale and returns the notebook and the JSON-serialisable values of the expressions.
+at the smoke scale and returns the notebook and the JSON-serialisable values of the expressions;
+``run_lecture(path)`` runs a lecture at the class scale and returns its ``results`` dict.
 """
 from __future__ import annotations
 
@@ -41,6 +42,20 @@ def run_notebook(path, expressions: dict | None = None, scale: str = "smoke", ti
                 values = json.loads(text.split(MARKER, 1)[1])
                 nb.cells.pop()
     return nb, values
+
+
+def run_lecture(path) -> tuple:
+    """Run a lecture at the class scale (the scale its text describes) with one torch thread: its
+    models are small, and on a shared 2-core machine two competing threads per process are several
+    times slower, with the same numbers. Returns (executed notebook, the notebook's ``results``)."""
+    nb, values = run_notebook(path, {"results": "results"}, scale="class", env={"OMP_NUM_THREADS": "1"})
+    return nb, values["results"]
+
+
+def assert_ran_at_class_scale(nb, results) -> None:
+    """The lecture ran at the class scale, every cell without an error or a warning."""
+    assert results["scale"] == "class"
+    assert_ran_cleanly(nb, scale="class")
 
 
 def outputs_text(nb) -> str:

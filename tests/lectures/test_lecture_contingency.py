@@ -9,17 +9,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from notebook_runner import assert_ran_cleanly, run_notebook
+from notebook_runner import assert_ran_at_class_scale, run_lecture
 
 LECTURE = Path(__file__).resolve().parents[2] / "lectures" / "L3_contingency.ipynb"
 
 
 @pytest.fixture(scope="module")
 def lecture():
-    # one thread: these models are small, and on a shared 2-core machine two threads that compete with
-    # other processes are several times slower; the numbers are the same either way on the CPU
-    nb, values = run_notebook(LECTURE, {"results": "results"}, scale="class", env={"OMP_NUM_THREADS": "1"})
-    return nb, values["results"]
+    return run_lecture(LECTURE)
 
 
 def _triples(results):
@@ -29,8 +26,7 @@ def _triples(results):
 @pytest.mark.slow
 def test_runs_at_class_scale_within_budget(lecture):
     nb, results = lecture
-    assert results["scale"] == "class"
-    assert_ran_cleanly(nb, scale="class")
+    assert_ran_at_class_scale(nb, results)
     assert results["seconds"] < 480  # the budget is 2 min on a quiet 2-core CPU; this only catches a blow-up
 
 

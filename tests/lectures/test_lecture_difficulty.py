@@ -6,7 +6,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from notebook_runner import assert_ran_cleanly, run_notebook
+from notebook_runner import assert_ran_at_class_scale, run_lecture
 
 NOTEBOOK = Path(__file__).resolve().parents[2] / "lectures" / "L2_difficulty.ipynb"
 SCORES = ("loss", "margin", "el2n", "grand", "forgetting", "vog", "depth")
@@ -16,9 +16,7 @@ BLOCK = ("loss", "margin", "el2n", "grand")
 
 @pytest.fixture(scope="module")
 def lecture():
-    # one torch thread: on a shared 2-core machine two threads per process slow training several-fold
-    nb, values = run_notebook(NOTEBOOK, {"results": "results"}, scale="class", env={"OMP_NUM_THREADS": "1"})
-    return nb, values["results"]
+    return run_lecture(NOTEBOOK)
 
 
 def test_defines_every_score_and_cites_its_sources():
@@ -35,8 +33,7 @@ def test_defines_every_score_and_cites_its_sources():
 @pytest.mark.slow
 def test_runs_cleanly_at_class_scale_within_budget(lecture):
     nb, results = lecture
-    assert results["scale"] == "class"
-    assert_ran_cleanly(nb, scale="class")
+    assert_ran_at_class_scale(nb, results)
     assert results["seconds"]["total"] < 240  # the budget is 2 min on a quiet 2-core CPU; this catches a blow-up
     cell = next(c for c in nb.cells if "dif.browse(" in c.source)
     assert any("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in cell.outputs)

@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from notebook_runner import assert_ran_cleanly, run_notebook
+from notebook_runner import assert_ran_at_class_scale, run_lecture
 
 LECTURE = Path(__file__).resolve().parents[2] / "lectures" / "L4_few_labels.ipynb"
 OTHERS = ("least_confidence", "entropy", "density", "coreset", "egl")
@@ -13,15 +13,13 @@ OTHERS = ("least_confidence", "entropy", "density", "coreset", "egl")
 
 @pytest.fixture(scope="module")
 def lecture():
-    nb, values = run_notebook(LECTURE, {"results": "results"}, scale="class", env={"OMP_NUM_THREADS": "1"})
-    return nb, values["results"]
+    return run_lecture(LECTURE)
 
 
 @pytest.mark.slow
 def test_runs_at_class_scale_within_budget(lecture):
     nb, r = lecture
-    assert r["scale"] == "class"
-    assert_ran_cleanly(nb, scale="class")
+    assert_ran_at_class_scale(nb, r)
     assert r["seconds"] < 240                 # the budget is 2 min on a quiet 2-core CPU; this catches a blow-up
     assert r["comparison_seconds"] < 60       # every strategy x 5 seeds x all rounds, "well under a minute"
 

@@ -6,15 +6,14 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from notebook_runner import assert_ran_cleanly, run_notebook
+from notebook_runner import assert_ran_at_class_scale, run_lecture
 
 NOTEBOOK = Path(__file__).resolve().parents[2] / "lectures" / "L1_shortcuts.ipynb"
 
 
 @pytest.fixture(scope="module")
 def lecture():
-    nb, values = run_notebook(NOTEBOOK, {"results": "results"}, scale="class", env={"OMP_NUM_THREADS": "1"})
-    return nb, values["results"]
+    return run_lecture(NOTEBOOK)
 
 
 def test_has_its_widget_and_cites_every_source_it_lists():
@@ -29,8 +28,7 @@ def test_has_its_widget_and_cites_every_source_it_lists():
 @pytest.mark.slow
 def test_runs_cleanly_at_class_scale_within_budget(lecture):
     nb, results = lecture
-    assert results["scale"] == "class"
-    assert_ran_cleanly(nb, scale="class")
+    assert_ran_at_class_scale(nb, results)
     assert results["seconds_total"] < 240  # the budget is 2 min on a quiet 2-core CPU; this catches a blow-up
     cell = next(c for c in nb.cells if "shortcut_demo()" in c.source)
     assert any("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in cell.outputs)

@@ -3,16 +3,14 @@ from pathlib import Path
 
 import pytest
 
-from notebook_runner import assert_ran_cleanly, run_notebook
+from notebook_runner import assert_ran_at_class_scale, run_lecture
 
 LECTURE = Path(__file__).resolve().parents[2] / "lectures" / "L7_sparsity.ipynb"
 
 
 @pytest.fixture(scope="module")
 def lecture():
-    # one thread: on a shared 2-core machine two threads that compete with other processes are slower
-    nb, values = run_notebook(LECTURE, {"results": "results"}, scale="class", env={"OMP_NUM_THREADS": "1"})
-    return nb, values["results"]
+    return run_lecture(LECTURE)
 
 
 def by_sparsity(rows):
@@ -22,8 +20,7 @@ def by_sparsity(rows):
 @pytest.mark.slow
 def test_runs_at_class_scale_within_budget(lecture):
     nb, results = lecture
-    assert results["scale"] == "class"
-    assert_ran_cleanly(nb, scale="class")
+    assert_ran_at_class_scale(nb, results)
     assert results["seconds"] < 240  # the budget is 2 min on a 2-core CPU; this only catches a blow-up
 
 
