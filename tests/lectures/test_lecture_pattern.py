@@ -51,7 +51,7 @@ def test_cells_are_short_and_headings_stand_alone(path):
     cells = nbformat.read(path, as_version=4).cells
     for i, cell in enumerate(cells):
         lines = cell.source.splitlines()
-        if cell.cell_type == "code" and i != 1:  # the set-up cell is the same in every notebook
+        if cell.cell_type == "code":
             assert len(lines) <= MAX_CODE_LINES, f"cell {i} has {len(lines)} lines (at most {MAX_CODE_LINES}): split it"
             match = SHADOWING.search(cell.source)
             assert not match, f"cell {i}: loop variable shadows a data split: {match.group(0)!r}"
