@@ -9,7 +9,9 @@
 - :class:`VerifyChecks` (right after execution): a test cell keeps its points only if it ran without
   error *and* its check records agree with the reference solution's (``labkit.checks.judge``).
   Otherwise an error is put first in its outputs, which nbgrader scores as zero. Results that nbgrader
-  would read as partial credit are removed: a test cell is all or nothing.
+  would read as partial credit are removed: a test cell is all or nothing. What a test cell wrote to
+  standard error (a warning, a progress bar) becomes a note on standard output: nbgrader would score
+  it as a failure, and a correct answer must not lose points for how it was checked.
 """
 from __future__ import annotations
 
@@ -171,7 +173,7 @@ def _error(evalue: str) -> NotebookNode:
 def verdict(cell, reference: list) -> str | None:
     """None if the executed test ``cell`` earns its points against the ``reference`` records."""
     if rec.has_error(cell):
-        return "the test cell raised an error or wrote to stderr"
+        return "the test cell raised an error"
     from labkit.checks import judge
 
     got = rec.cell_records(cell)
@@ -207,6 +209,7 @@ class VerifyChecks(NbGraderPreprocessor):
                 continue
             gid = rec.grade_id(cell)
             cell["outputs"] = [o for o in cell.get("outputs", []) if o.get("output_type") != "execute_result"]
+            rec.stderr_as_notes(cell)
             why = verdict(cell, reference.get(gid, []))
             if gid not in reference:
                 why = f"test cell {gid!r} is not in the reference solution"

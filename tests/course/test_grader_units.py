@@ -54,10 +54,22 @@ def test_verdict_needs_no_error_and_matching_records():
     assert "recorded 0 checks" in verify.verdict(_cell([]), ref)
     assert "recorded 2 checks" in verify.verdict(
         _cell([_record(kind="equal", what="n", got=3), _record(kind="equal", what="n", got=3)]), ref)
-    stderr = {"output_type": "stream", "name": "stderr", "text": "warning"}
-    assert "error" in verify.verdict(_cell([_record(kind="equal", what="n", got=3), stderr]), ref)
+    error = {"output_type": "error", "ename": "ValueError", "evalue": "no", "traceback": []}
+    assert "raised an error" in verify.verdict(_cell([_record(kind="equal", what="n", got=3), error]), ref)
     broken = {"output_type": "display_data", "metadata": {}, "data": {_record()["data"].popitem()[0]: "{oops"}}
     assert verify.verdict(_cell([broken]), ref) is not None
+
+
+def test_stderr_in_a_test_cell_becomes_a_note_and_costs_nothing():
+    ref = [{"kind": "equal", "what": "n", "got": 3}]
+    cell = _cell([{"output_type": "stream", "name": "stderr", "text": "RuntimeWarning: Mean of empty slice"},
+                  _record(kind="equal", what="n", got=3)])
+    assert records.stderr_as_notes(cell) == 1
+    assert cell.outputs[0]["name"] == "stdout" and "Mean of empty slice" in cell.outputs[0]["text"]
+    assert verify.verdict(cell, ref) is None
+    from nbgrader.utils import determine_grade  # what nbgrader then gives the cell
+
+    assert determine_grade(cell)[0] == 1
 
 
 def test_records_are_read_in_order_and_damaged_ones_count_as_missing():

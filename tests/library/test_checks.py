@@ -113,3 +113,80 @@ def test_judge_takes_everything_but_the_answer_from_the_reference():
     equal = {"kind": "equal", "what": "n", "got": [270, 270, 1257]}
     assert checks.judge(dict(equal, got=[270, 270, 1257.0]), equal) is None
     assert checks.judge(dict(equal, got="[270, 270, 1257]"), equal) is not None
+
+
+# ----------------------------------------------------------------------------------------------
+# own_work: the course's own implementation cannot earn a part that asks for the student's
+
+
+@pytest.fixture
+def guard():
+    yield checks.own_work
+    checks.own_work()  # end whatever guard a test left on
+
+
+def test_own_work_stops_labkit_however_it_is_reached(guard, records):
+    from labkit import calibration
+    from labkit.calibration import ece as renamed
+
+    probs, y = np.array([[0.6, 0.4], [0.1, 0.9]]), np.array([0, 0])
+    checks.expect_close(renamed(probs, y, n_bins=5), 0.65, what="without the guard")  # positive control
+    answer = lambda p, t, n_bins=15: renamed(p, t, n_bins=n_bins)  # noqa: E731  (an answer cell's wrapper)
+    guard("labkit.calibration.ece")
+    with pytest.raises(checks.OwnWorkRequired, match="your own implementation.*labkit.calibration.ece"):
+        answer(probs, y, n_bins=5)
+    with pytest.raises(checks.OwnWorkRequired):  # swallowing the error does not help: every check fails now
+        checks.expect_close(0.65, 0.65, what="after a forbidden call")
+    guard()
+    checks.expect_close(calibration.ece(probs, y, n_bins=5), 0.65, what="the guard ended")
+
+
+def test_own_work_stops_numpy_and_torch_routines_captured_before(guard, records):
+    from numpy.linalg import pinv
+
+    F = np.array([[1.0, 0.0], [0.0, 2.0]])
+    guard("numpy.linalg.pinv", "numpy.linalg.lstsq", "torch.linalg.pinv")
+    with pytest.raises(checks.OwnWorkRequired, match="numpy.linalg.pinv"):
+        pinv(F)
+    guard("numpy.linalg.pinv", "torch.linalg.pinv")
+    with pytest.raises(checks.OwnWorkRequired, match="torch.linalg.pinv"):
+        torch.linalg.pinv(torch.eye(2))
+    guard("numpy.linalg.pinv")
+    u, s, vh = np.linalg.svd(F)  # what the part asks for still works
+    checks.expect_close(vh.T @ np.diag(1 / s) @ u.T, [[1.0, 0.0], [0.0, 0.5]], what="an SVD answer")
+
+
+def test_own_work_covers_every_method_of_a_class(guard, records):
+    from labkit.calibration import TemperatureScaling
+
+    z, y = np.array([[2.0, 0.0], [0.0, 2.0]]), np.array([0, 1])
+    guard("labkit.calibration.TemperatureScaling")
+    with pytest.raises(checks.OwnWorkRequired, match="TemperatureScaling"):
+        TemperatureScaling().fit(z, y)
+
+
+def test_own_work_cannot_be_switched_off_quietly(guard, records):
+    import sys
+
+    guard("labkit.calibration.ece")
+    sys.setprofile(None)
+    with pytest.raises(checks.OwnWorkRequired, match="switched off"):
+        checks.expect_equal(1, 1, what="x")
+
+
+def test_own_work_names_must_exist(guard):
+    with pytest.raises(ValueError, match="names nothing importable"):
+        guard("labkit.no_such_module.thing")
+
+
+def test_warnings_become_notes_on_stdout():
+    """In a fresh interpreter (pytest replaces the warning display in its own): importing the checks
+    sends every warning to standard output as a note, so nbgrader does not score it as a failure."""
+    import subprocess
+    import sys
+
+    code = ("import warnings, numpy as np\nfrom labkit import checks\nnp.mean(np.array([]))\n"
+            "warnings.warn('from an answer', UserWarning)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "note: RuntimeWarning: Mean of empty slice" in out.stdout
+    assert "note: UserWarning: from an answer" in out.stdout and out.stderr == ""
