@@ -8,6 +8,8 @@
     merge A DIR...   write the shards' results into the gradebook
     reference A      run assignment A's solution once and cache its check records (autograde does
                      this on its own when needed)
+    publish DIR      write the student edition (a git repository students clone and Colab opens)
+                     into DIR: --repo URL --assignments A[,B...] [--solutions A[,B...]]
     time ASSIGNMENT  grade a generated class in a scratch course with --jobs 1 and --jobs N and
                      report the speed-up (uses the test fixtures in tests/course/)
 """
@@ -41,6 +43,15 @@ def main(argv=None) -> int:
     m = sub.add_parser("merge", help="write shards' results into the gradebook")
     m.add_argument("assignment")
     m.add_argument("folders", nargs="+")
+    pub = sub.add_parser("publish", help="write or update the student edition (a git repository) in DIR")
+    pub.add_argument("dest", metavar="DIR", help="the edition's folder: empty or new, or the edition published before")
+    pub.add_argument("--repo", required=True, metavar="URL",
+                     help="the URL students clone (public https; GitHub URLs also get Colab links)")
+    pub.add_argument("--assignments", action="append", required=True, metavar="A[,B...]",
+                     help="assignments to release (those released before stay)")
+    pub.add_argument("--solutions", action="append", default=[], metavar="A[,B...]",
+                     help="assignments whose solutions to publish (after their deadline)")
+    pub.add_argument("--branch", default=None, help="the branch students clone (default: the edition's, or main)")
     t = sub.add_parser("time", help="time the autograding of a generated class")
     t.add_argument("assignment")
     t.add_argument("--students", type=int, default=30)
@@ -96,6 +107,17 @@ def main(argv=None) -> int:
         for line in report.lines(rerun):
             print(line)
         return 0 if report.ok else 1
+    if args.command == "publish":
+        from .publish import PublishError, publish
+
+        try:
+            report = publish(args.dest, args.repo, args.assignments, args.solutions, branch=args.branch)
+        except PublishError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
+        for line in report.lines():
+            print(line)
+        return 0
     if args.command == "time":
         # the synthetic class is built with the test suite's fixtures (tests/course/)
         from .build import REPO
