@@ -233,3 +233,39 @@ def test_lectures_install_the_course_on_colab_and_change_nothing_preinstalled(co
     changed = {name: (before[name], after.get(name)) for name in before if after.get(name) != before[name]}
     assert changed == {}, f"installing the course changed Colab's packages: {changed}"
     assert set(after) - set(before) == ADDED_BY_THE_COURSE
+
+
+@pytest.mark.timeout(900)
+def test_the_student_edition_installs_itself_on_colab_and_its_exercise_checks_pass(colab, own_tmp):
+    """Published with ``python -m grader publish`` for a file:// URL: the edition's own notebook, with
+    no COURSE_REPO in the environment, clones the edition, installs it and runs the exercise's
+    visible tests (the published solution, so that they pass)."""
+    sys.path.insert(0, str(ROOT / "course"))
+    from grader.publish import publish
+
+    edition = own_tmp / "edition"
+    publish(edition, f"file://{edition}", ["00-warmup"], ["00-warmup"])
+    workdir = own_tmp / "content"
+    workdir.mkdir()
+    nb = nbformat.read(edition / "solutions" / "00-warmup" / "warmup.ipynb", as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell("import labkit, google.colab.output as o\n"
+                                              "print('@@', labkit.__file__, o.calls)"))
+    env = {"JUPYTER_PATH": colab["jupyter_path"], "MPLBACKEND": "Agg", "LABKIT_PROGRESS": "0",
+           "PIP_DISABLE_PIP_VERSION_CHECK": "1", "NBGRADER_EXECUTION": "autograde"}  # the scale grading uses
+    with mock.patch.dict(os.environ, env):
+        os.environ.pop("COURSE_REPO", None)
+        os.environ.pop("LABKIT_SCALE", None)
+        NotebookClient(nb, timeout=600, kernel_name="colab-standin",
+                       resources={"metadata": {"path": str(workdir)}}).execute()
+    assert_ran_cleanly(nb)
+    assert json.loads((workdir / "course" / "edition.json").read_text())["assignments"] == ["00-warmup"]
+    assert not (workdir / "course" / "course").exists() and not (workdir / "course" / "tests").exists()
+    text = outputs_text(nb)
+    where, calls = text.split("@@ ", 1)[1].split(" ", 1)
+    assert Path(where).is_relative_to(workdir / "course") and "enable_custom_widget_manager" in calls
+    tests = [c for c in nb.cells if (c.metadata.get("nbgrader") or {}).get("grade")
+             and c.cell_type == "code"]
+    assert len(tests) == 3
+    for cell in tests:
+        printed = "".join(o.get("text", "") for o in cell.outputs if o.get("output_type") == "stream")
+        assert printed.count("OK  ") >= 1 and "Error" not in printed, printed
