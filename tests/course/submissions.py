@@ -213,6 +213,92 @@ TAMPER = {
 }
 
 
+# Answers that only call the course's own implementation (or, in 06 part 1, the forbidden pinv),
+# adapted to the exercise's signature. Without the test cells' `checks.own_work` they pass the visible
+# checks (tests/course/test_own_work.py shows it); with it, their parts earn nothing.
+LABKIT_TWINS = {
+    "02-difficulty": {
+        "el2n": """
+            from labkit.difficulty import el2n as _el2n
+            def el2n(logits, y):
+                return _el2n(torch.as_tensor(np.asarray(logits, dtype=np.float64)), torch.as_tensor(np.asarray(y))).numpy()
+        """,
+        "forgetting": """
+            from labkit import difficulty
+            def forgetting_counts(correct):
+                return difficulty.forgetting_counts(torch.as_tensor(np.asarray(correct)).bool()).numpy().astype(int)
+        """},
+    "03-contingency": {
+        "table": """
+            from labkit.contingency import table_from_predictions as contingency_table
+        """,
+        "ratios": """
+            from labkit.contingency import rates
+            def ratios(T):
+                r = rates(T)
+                return {k: float(getattr(r, k)) for k in ("acc_m", "acc_d", "r_plus", "r_minus", "r_pm")}
+        """},
+    "04-few_labels": {
+        "estimate_c": """
+            from labkit.pu import c_estimates
+            def estimate_c(g, s):
+                if not (np.asarray(s) == 1).any():
+                    raise ValueError("no labelled positives")
+                return c_estimates(np.asarray(g, dtype=float), np.asarray(s))["e1"]
+        """,
+        "margin_query": """
+            from labkit import active
+            def margin_query(probs, labelled, b):
+                return active.top_b(active.margin(torch.as_tensor(np.asarray(probs, dtype=np.float64))),
+                                    np.asarray(labelled, dtype=int), b)
+        """},
+    "05-calibration": {
+        "ece": """
+            import labkit.calibration as cal
+            ece = lambda probs, y, n_bins=15: cal.ece(np.asarray(probs), np.asarray(y), n_bins=n_bins)
+        """,
+        "temperature": """
+            from labkit.calibration import TemperatureScaling
+            def fit_temperature(logits, y):
+                return TemperatureScaling().fit(np.asarray(logits), np.asarray(y)).temperature_
+        """},
+    "06-capacity": {
+        "minnorm": """
+            from torch.linalg import pinv
+            def min_norm_weights(F, Y, rcond=1e-10):
+                F, Y = torch.as_tensor(F, dtype=torch.float64), torch.as_tensor(Y, dtype=torch.float64)
+                return pinv(F, rtol=rcond) @ Y
+        """,
+        "ridge": """
+            from labkit.capacity import ridge_fit as ridge_weights
+            F_train, F_test = torch.relu(X_train @ W[:, :n]), torch.relu(X_test @ W[:, :n])
+            ridge_error_at_n = float(((F_test @ ridge_weights(F_train, Y_train, 10.0)).argmax(1) != y_test).double().mean())
+        """},
+    "07-sparsity": {
+        "mask": """
+            from labkit.sparsity import threshold_masks
+            def magnitude_mask(weights, sparsity):
+                masks = threshold_masks({k: torch.as_tensor(v, dtype=torch.float32) for k, v in weights.items()}, sparsity)
+                return {k: m.float() for k, m in masks.items()}
+        """,
+        "ppv": """
+            from labkit.randconv import ppv
+        """},
+}
+
+
+def uses_labkit(nbk: Notebook):
+    """The solution, with every answer that has a labkit twin replaced by the twin; the points it
+    must get (those of the other parts), or None when the assignment has no twins."""
+    twins = LABKIT_TWINS.get(nbk.assignment, {})
+    if not twins:
+        return None, None
+    nb = nbk.solution()
+    for grade_id, code in twins.items():
+        _answer(nb, grade_id).source = textwrap.dedent(code).strip()
+    return nb, sum(p.points for p in nbk.parts if p.answer not in twins)
+
+
 def tampered(nbk: Notebook, *tampers: str):
     """Cheating answers plus :data:`TAMPER` code in new cells before the first answer."""
     nb = cheat_answers(nbk)
@@ -407,7 +493,15 @@ def catalogue(nbk: Notebook, course_root: Path = COURSE) -> list:
             """), full - last.points, note="the last answer loops and ignores interrupts; the kernel is "
                                              "stopped, earlier parts keep their points"),
         Case("invalid_json", b'{"cells": [ this is not json', 0.0, note="a file that is not JSON"),
-    ]
+    ] + _twin_case(nbk)
+
+
+def _twin_case(nbk: Notebook) -> list:
+    nb, points = uses_labkit(nbk)
+    if nb is None:
+        return []
+    return [Case("uses_labkit", nb, points, True, "the answers that labkit has are labkit's own, imported: those "
+                 "parts earn nothing (checks.own_work), the others their points")]
 
 
 def write_submission(course_root: Path, assignment: str, student: str, notebook_name: str, content) -> Path:
