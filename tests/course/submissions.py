@@ -97,6 +97,57 @@ def with_parts(nbk: Notebook, keep) -> object:
     return nb
 
 
+WARNS = """
+
+import numpy as _np, sys as _sys, warnings as _warnings
+_warnings.simplefilter("always")  # every call warns, not only the first
+
+
+def _warns(f, wrong=False):
+    def answer(*args, **kwargs):
+        _np.mean(_np.array([]))  # RuntimeWarning: Mean of empty slice
+        _warnings.warn("a warning from the answer", UserWarning)
+        print("what a progress bar writes", file=_sys.stderr)
+        return None if wrong else f(*args, **kwargs)
+    return answer
+
+
+"""
+
+
+def _functions(code: str) -> list:
+    try:
+        return [n.name for n in ast.parse(code).body if isinstance(n, ast.FunctionDef)]
+    except SyntaxError:
+        return []
+
+
+def warning(code: str, wrong: bool = False) -> str:
+    """``code`` (an answer) with every function it defines warning on every call, through numpy, the
+    warnings module and a plain write to stderr; ``wrong``: the functions then return None."""
+    names = _functions(code)
+    return (code + WARNS + "\n".join(f"{n} = _warns({n}, wrong={wrong})" for n in names)
+            + ("" if names else "\n_np.mean(_np.array([]))"))
+
+
+def alone(nbk: Notebook, i: int):
+    """Part ``i``'s answer (warning on every call) and every other part left blank."""
+    nb = nbk.student()
+    part = nbk.parts[i]
+    _answer(nb, part.answer).source = warning(nbk.answer_source(part.answer))
+    return nb
+
+
+def warns_wrong(nbk: Notebook):
+    """Every answer that defines functions: they warn and return None; the other answers blank."""
+    nb = nbk.student()
+    for part in nbk.parts:
+        code = nbk.answer_source(part.answer)
+        if _functions(code):
+            _answer(nb, part.answer).source = warning(code, wrong=True)
+    return nb
+
+
 def prepend(nb, grade_id: str, code: str):
     cell = _answer(nb, grade_id)
     cell.source = textwrap.dedent(code).strip() + "\n" + cell.source
@@ -461,7 +512,10 @@ def catalogue(nbk: Notebook, course_root: Path = COURSE) -> list:
     return [
         Case("solution", nbk.solution(), full, True, "the reference answers"),
         Case("blank", nbk.student(), 0.0, True, "the exercise as released"),
-        Case("partial_even", with_parts(nbk, even), pts(even), True, "parts 1, 3, ... right, the others blank"),
+        *[Case(f"alone{i + 1}", alone(nbk, i), p.points, True,
+               f"only part {i + 1} answered, warning on every call (numpy, warnings, stderr); the others blank")
+          for i, p in enumerate(parts)],
+        Case("partial_even", with_parts(nbk, even), pts(even), note="parts 1, 3, ... right, the others blank"),
         Case("forges_records", tampered(nbk, "forges_records"), 0.0, True,
              "right exactly where the visible tests look: the checks record the visible expected values "
              "and a guess for the hidden ones (what hard-coding the visible answers amounts to)"),
@@ -492,6 +546,7 @@ def catalogue(nbk: Notebook, course_root: Path = COURSE) -> list:
                     pass
             """), full - last.points, note="the last answer loops and ignores interrupts; the kernel is "
                                              "stopped, earlier parts keep their points"),
+        Case("warns_wrong", warns_wrong(nbk), 0.0, note="wrong answers (None) that warn on every call"),
         Case("invalid_json", b'{"cells": [ this is not json', 0.0, note="a file that is not JSON"),
     ] + _twin_case(nbk)
 

@@ -91,7 +91,9 @@ def test_each_assignment_has_parts_whose_points_add_up(assignment):
         cases = {c.name: c for c in submissions.catalogue(nbk)}
         assert cases["solution"].points == nbk.autograded_points
         assert cases["partial_even"].points + cases["partial_odd"].points == nbk.autograded_points
-        every = {"solution", "blank", "partial_even", "forges_records"}
+        alone = {f"alone{i + 1}" for i in range(len(parts))}
+        assert sum(cases[name].points for name in alone) == nbk.autograded_points  # each part on its own
+        every = {"solution", "blank", "forges_records"} | alone
         assert {c.name for c in cases.values() if c.every} == every | ({"uses_labkit"} if assignment in
                                                                         submissions.LABKIT_TWINS else set())
 

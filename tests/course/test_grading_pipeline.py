@@ -44,7 +44,7 @@ FULL = os.environ.get("LABKIT_GRADING_TESTS", "").lower() == "full"
 # cell of an assignment runs well within it at the smoke scale
 CELL_TIMEOUT = 30
 STALE = "stale"  # graded as the solution, then changed and graded again
-DUE, LATE = "2026-01-01 12:00:00 UTC", "partial_even"  # the first assignment's core class: handed in late
+DUE, LATE = "2026-01-01 12:00:00 UTC", "alone1"  # the first assignment's core class: handed in late
 RERUN = "s*"  # graded a second time: solution and stale (no other core case starts with "s")
 
 pytestmark = [pytest.mark.slow, pytest.mark.sandbox, pytest.mark.skipif(not ASSIGNMENTS, reason="no assignments in course/source")]
