@@ -69,6 +69,9 @@ c.Autograde.autograde_preprocessors = [
     "nbgrader.preprocessors.LimitOutput",
     "nbgrader.preprocessors.SaveAutoGrades",
     "nbgrader.preprocessors.AssignLatePenalties",
+    # each written answer's rubric right after it (rubrics/<assignment>.md), for the formgrader and
+    # the feedback
+    "grader.rubrics.AddRubrics",
     # after the grades are saved (so it cannot change them): the autograded copy keeps nothing
     # that could run script where it is later shown (grader/sanitize.py)
     "grader.sanitize.SanitizeNotebook",
@@ -76,6 +79,7 @@ c.Autograde.autograde_preprocessors = [
 ]
 c.VerifyChecks.source_directory = os.path.join(HERE, "source")
 c.VerifyChecks.cache_directory = os.path.join(HERE, ".grading-cache")
+c.AddRubrics.rubric_directory = os.path.join(HERE, "rubrics")
 c.LimitOutput.max_lines = 200
 c.LimitOutput.max_traceback = 60
 

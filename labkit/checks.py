@@ -40,7 +40,7 @@ import sys as _sys
 import warnings as _warnings
 
 __all__ = ["expect_equal", "expect_close", "expect_between", "expect", "random_labels", "CheckFailed",
-           "own_work", "OwnWorkRequired", "canonical", "judge", "RECORD_MIME"]
+           "own_work", "OwnWorkRequired", "preflight", "canonical", "judge", "RECORD_MIME"]
 
 RECORD_MIME = "application/vnd.labkit.check"  # payload: one JSON text (NaN allowed)
 
@@ -408,6 +408,17 @@ def judge(record, reference) -> str | None:
     if not ok:
         return f"{what}: the reference solution gives {_show(ref)}, this answer gave {_show(got)}"
     return None
+
+
+# ----------------------------------------------------------------------------------------------
+# before hand-in
+
+
+def preflight(expected: str | None = None):
+    """Run the saved notebook as the grader will and print what it would see (:mod:`labkit.preflight`)."""
+    from .preflight import preflight as _preflight
+
+    return _preflight(expected)
 
 
 # ----------------------------------------------------------------------------------------------

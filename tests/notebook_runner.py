@@ -24,7 +24,9 @@ def run_notebook(path, expressions: dict | None = None, scale: str = "smoke", ti
     Errors named in ``allow_error_names`` are recorded in the outputs and execution goes on."""
     path = Path(path)
     nb = nbformat.read(path, as_version=4)
-    overrides = {"LABKIT_SCALE": scale, "LABKIT_PROGRESS": "0", "MPLBACKEND": "Agg", **(env or {})}
+    # LABKIT_PREFLIGHT=0: an exercise's last cell does not run the notebook again (test_preflight.py does)
+    overrides = {"LABKIT_SCALE": scale, "LABKIT_PROGRESS": "0", "MPLBACKEND": "Agg", "LABKIT_PREFLIGHT": "0",
+                 **(env or {})}
     values = {}
     with mock.patch.dict(os.environ, overrides):  # the kernel inherits them; restored afterwards
         client = NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_error_names=list(allow_error_names),

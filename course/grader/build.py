@@ -114,11 +114,13 @@ def lint_notebook(path: Path) -> list:
 
 
 def lint(source: Path = COURSE / "source") -> list:
+    from .rubrics import lint as lint_rubrics
+
     problems = []
     for a in find_assignments(source):
         for nb in sorted((source / a).glob("*.ipynb")):
             problems += [f"{a}/{nb.name}: {p}" for p in lint_notebook(nb)]
-    return problems
+    return problems + lint_rubrics(source, Path(source).parent / "rubrics")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -205,6 +207,8 @@ def build_elsewhere(tmp: Path, course: Path = COURSE) -> Path:
     copy = tmp / "course"
     shutil.copytree(course / "source", copy / "source")
     shutil.copy(course / "nbgrader_config.py", copy / "nbgrader_config.py")
+    if (course / "rubrics").is_dir():
+        shutil.copytree(course / "rubrics", copy / "rubrics")
     build(out=tmp, course=copy, db_url=f"sqlite:///{copy / 'gradebook.db'}", log=lambda *a: None)
     return tmp
 

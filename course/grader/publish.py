@@ -141,12 +141,16 @@ class Secrets:
                 for block in HIDDEN_RE.findall(text):
                     for line in block.split("\n"):
                         if _significant(line) and line.strip() not in public:
-                            found.hidden[line.strip()] = f"{where}, hidden tests of {meta.get('grade_id')!r}"
+                            found.hidden[line.strip()] = f"a hidden test ({where}, {meta.get('grade_id')!r})"
                 lines = _between_markers(text) if cell.cell_type == "code" else (
                     text.split("\n") if meta.get("solution") else [])
                 for line in lines:
                     if _significant(line) and line.strip() not in public:
                         found.solution[line.strip()] = f"{where}, answer {meta.get('grade_id')!r}"
+        for path in sorted((source.parent / "rubrics").glob("*.md")):  # rubrics are for graders only
+            for line in path.read_text().split("\n"):
+                if _significant(line) and line.strip() not in public:
+                    found.hidden[line.strip()] = f"a rubric (rubrics/{path.name})"
         return found
 
     def leaks(self, tree: Path, solutions_allowed: set) -> list:
@@ -165,7 +169,7 @@ class Secrets:
             allowed = rel.parts[0] == "solutions" and len(rel.parts) > 1 and rel.parts[1] in solutions_allowed
             for line in dict.fromkeys(lines):
                 if line in self.hidden:
-                    problems.append(f"{rel}: a line of a hidden test ({self.hidden[line]}): {line[:80]}")
+                    problems.append(f"{rel}: a line of {self.hidden[line]}: {line[:80]}")
                 elif line in self.solution and path.suffix == ".ipynb" and not allowed:
                     problems.append(f"{rel}: a solution line ({self.solution[line]}): {line[:80]}")
         return problems

@@ -31,6 +31,8 @@ class ScratchCourse:
         for a in assignments:
             shutil.copytree(course / "source" / a, self.root / "source" / a)
         shutil.copy(course / "nbgrader_config.py", self.root / "nbgrader_config.py")
+        if (course / "rubrics").is_dir():
+            shutil.copytree(course / "rubrics", self.root / "rubrics")
         shutil.copytree(course / "grader", self.root / "grader", ignore=shutil.ignore_patterns("__pycache__"))
         self.cache_dir = Path(cache_dir) if cache_dir else self.root / ".grading-cache"
         generate(self.root, assignments)

@@ -89,6 +89,9 @@ def test_building_one_assignment_keeps_the_others_and_drops_orphans(tmp_path):
     shutil.copytree(ROOT / "course" / "source" / "00-warmup", course / "source" / "00-warmup")
     shutil.copytree(ROOT / "course" / "source" / "00-warmup", course / "source" / "09-other")  # not rebuilt
     shutil.copy(ROOT / "course" / "nbgrader_config.py", course / "nbgrader_config.py")
+    (course / "rubrics").mkdir()
+    for name in ("00-warmup", "09-other"):
+        shutil.copy(ROOT / "course" / "rubrics" / "00-warmup.md", course / "rubrics" / f"{name}.md")
     for folder in ("exercises", "solutions"):
         for name in ("09-other", "08-orphan"):  # built before; 08-orphan's source is gone
             (tmp_path / folder / name).mkdir(parents=True)

@@ -385,6 +385,7 @@ def test_instructor_workflow_with_nbgrader_commands(graded):
                                     for s in ("yan", "zed") for nbk in g.notebooks), w["zip_collect"][2][-3000:]
     assert len(w["feedback"]) == len(g.notebooks)
     assert all("CheckNotPassed" in html for html in w["feedback"].values())  # yan's blank parts say why
+    assert all("Rubric of this answer" in html for html in w["feedback"].values())  # beside the written answer
     rows, full = w["rows"], sum(n.autograded_points for n in g.notebooks)
     assert float(rows["zed"]["raw_score"]) == full
     assert float(rows["yan"]["raw_score"]) == sum(n.parts[0].points for n in g.notebooks)

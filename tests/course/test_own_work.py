@@ -26,7 +26,8 @@ def _test_cells(nb, nbk, answers):
 
 
 def _run(nb):
-    with mock.patch.dict(os.environ, LABKIT_SCALE="smoke", MPLBACKEND="Agg", LABKIT_PROGRESS="0"):
+    with mock.patch.dict(os.environ, LABKIT_SCALE="smoke", MPLBACKEND="Agg", LABKIT_PROGRESS="0",
+                         LABKIT_PREFLIGHT="0"):
         NotebookClient(nb, timeout=300, kernel_name="python3", allow_errors=True,
                        resources={"metadata": {"path": str(ROOT)}}).execute()
 

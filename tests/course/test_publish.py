@@ -47,6 +47,8 @@ def _source_secrets():
                 mine |= _lines(block)
             if cell.cell_type == "markdown" and meta.get("solution"):
                 mine |= _lines(cell.source)
+    for rubric in (ROOT / "course" / "rubrics").glob("*.md"):  # for graders only, never published
+        hidden |= _lines(rubric.read_text())
     return hidden, solution
 
 
