@@ -259,7 +259,10 @@ def start_here(tree: Path, assignments: list, solutions: list) -> str:
               "grader adds hidden tests of the same things, so make the answer right, not just the visible checks.",
               "A test cell that starts with `checks.own_work(...)` names the library routines your answer may not",
               "call for that part: it is graded on your own code.", "",
-              "**Handing in:** the `.ipynb` file under the name it has here (README.md says how, also from Colab)."]
+              "**Handing in:** save the notebook and run its last cell (`checks.preflight`): it runs the notebook",
+              "as the grader will and says what the grader would see. Then hand in the `.ipynb` file under the",
+              "name it has here (README.md says how, also from Colab). Each part is graded on its own, a warning",
+              "costs nothing, and a person reads the written answers with a rubric."]
     if solutions:
         links = ", ".join(f"[{a}](solutions/{a}/)" for a in solutions)
         lines += ["", f"**Solutions** of the exercises whose deadline has passed are in `solutions/`: {links}."]
