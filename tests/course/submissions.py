@@ -511,7 +511,8 @@ def catalogue(nbk: Notebook, course_root: Path = COURSE) -> list:
     pts = lambda idx: sum(parts[i].points for i in idx)  # noqa: E731
     return [
         Case("solution", nbk.solution(), full, True, "the reference answers"),
-        Case("blank", nbk.student(), 0.0, True, "the exercise as released"),
+        Case("blank", nbk.student(), 0.0, note="the exercise as released (elsewhere every part is blank in "
+                                                "some `alone` case)"),
         *[Case(f"alone{i + 1}", alone(nbk, i), p.points, True,
                f"only part {i + 1} answered, warning on every call (numpy, warnings, stderr); the others blank")
           for i, p in enumerate(parts)],

@@ -64,8 +64,28 @@ def accuracy_per_class(y_true, y_pred, n_classes):
 '''
 
 
+_EDITION = {}
+
+
+def _from_edition(nbk):
+    """The notebook as a student edition publishes it (python -m grader publish), solved."""
+    import tempfile
+
+    from grader.publish import publish
+
+    key = (nbk.assignment, nbk.name)
+    if key not in _EDITION:
+        with tempfile.TemporaryDirectory(prefix="edition-") as tmp:
+            publish(Path(tmp) / "students", "https://github.com/acme/dl-course", [nbk.assignment], [nbk.assignment])
+            _EDITION[key] = nbformat.read(Path(tmp) / "students" / "solutions" / nbk.assignment / nbk.name,
+                                          as_version=4)
+    return _EDITION[key]
+
+
 def _extra_cases(assignment, nbk):
     if assignment == "00-warmup" and nbk.name == "warmup.ipynb":
+        yield subs.Case("from_edition", _from_edition(nbk), nbk.autograded_points,
+                        note="the published solution of a student edition (Colab line, its own setup cell)")
         nb = nbk.solution()
         next(c for c in nb.cells if subs.nbgrader_meta(c).get("grade_id") == "per_class").source = HARDCODED_PER_CLASS
         yield subs.Case("hardcodes_visible", nb, nbk.parts[0].points,

@@ -172,7 +172,7 @@ def test_bad_input_is_refused_and_nothing_is_half_written(tmp_path, monkeypatch)
 
     # a hidden test that reached a file of the tree is found, and the edition stays as it was
     real_assemble = pub.assemble
-    line = sorted(_source_secrets()[0] - _released_lines())[0]
+    line = sorted(ln for ln in _source_secrets()[0] - _released_lines() if ln.startswith("checks.expect"))[0]
 
     def leaky(tree, *args, **kwargs):
         real_assemble(tree, *args, **kwargs)
@@ -205,22 +205,3 @@ def test_the_command_line(tmp_path):
     assert "exercises: 00-warmup" in out.stdout and "git -C" in out.stdout
     assert find_assignments(SOURCE)[0] == "00-warmup"
 
-
-@pytest.mark.slow
-@pytest.mark.sandbox
-def test_a_notebook_handed_in_from_the_edition_is_graded_like_any_other(edition, tmp_path):
-    """The edition's notebooks carry a Colab line and another setup cell; nbgrader restores the
-    locked cells, so the published solution handed in as a student's earns full marks."""
-    import submissions as subs
-    from scratch import ScratchCourse
-
-    dest, _ = edition
-    course = ScratchCourse(tmp_path / "course", ["00-warmup"])
-    nbk, = subs.notebooks("00-warmup", exercises=course.root / "release", source=course.root / "source")
-    handed_in = nbformat.read(dest / "solutions" / "00-warmup" / "warmup.ipynb", as_version=4)
-    subs.write_submission(course.root, "00-warmup", "ada", "warmup.ipynb", handed_in)
-    subs.write_submission(course.root, "00-warmup", "bob", "warmup.ipynb",
-                          nbformat.read(dest / "exercises" / "00-warmup" / "warmup.ipynb", as_version=4))
-    code, _, log = course.autograde("00-warmup")
-    assert code == 0, log[-3000:]
-    assert course.grades("00-warmup") == {"ada": nbk.autograded_points, "bob": 0.0}
