@@ -3,6 +3,8 @@
 #   make test    the whole test suite (installs bubblewrap and Chromium first where it can: tools/system-deps.sh)
 #   make course  rebuild exercises/ and solutions/ from course/source and render the lectures
 #   make bench   speed comparisons against the plain PyTorch way
+#   make publish EDITION=../students REPO=https://github.com/ORG/REPO ASSIGNMENTS=00-warmup [SOLUTIONS=...]
+#                the student edition (course/README.md, "Releasing to students")
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -13,7 +15,7 @@ PORT ?= 8888
 # the page `make lab` opens; JupyterLab's root is the repository, so lectures/ and exercises/ are both in reach
 LAB_OPEN ?= START_HERE.md
 
-.PHONY: setup lab test test-fast bench course clean
+.PHONY: setup lab test test-fast bench course publish clean
 
 setup: $(STAMP)
 
@@ -45,6 +47,12 @@ bench: $(STAMP)
 # smoke scale into rendered/ (course/README.md)
 course: $(STAMP)
 	cd course && PATH="$(CURDIR)/$(BIN):$$PATH" "$(CURDIR)/$(BIN)/python" -m grader build
+
+publish: $(STAMP)
+	@test -n "$(EDITION)" -a -n "$(REPO)" -a -n "$(ASSIGNMENTS)" || \
+		{ echo "usage: make publish EDITION=DIR REPO=URL ASSIGNMENTS=A[,B] [SOLUTIONS=A[,B]]"; exit 2; }
+	cd course && PATH="$(CURDIR)/$(BIN):$$PATH" "$(CURDIR)/$(BIN)/python" -m grader publish "$(abspath $(EDITION))" \
+		--repo "$(REPO)" --assignments "$(ASSIGNMENTS)" $(if $(SOLUTIONS),--solutions "$(SOLUTIONS)",)
 
 clean:
 	rm -rf $(VENV) .pytest_cache rendered
