@@ -19,25 +19,24 @@ student's code runs in the same Python process as these functions and can replac
 builtins; that changes what is printed here but not the grade, which is decided from the records
 by a process the student's code never touches. See course/README.md.
 
-Two more things happen while a test cell runs:
+While a test cell runs, :func:`own_work` (its first line, where the part asks for the student's own
+code) makes labkit's implementation of the same thing raise (:mod:`labkit.own_work`); warnings are
+shown as notes on standard output, since nbgrader fails a test cell that writes to standard error;
+:func:`preflight` is the exercises' last cell (:mod:`labkit.preflight`).
 
-- :func:`own_work` (the first line of a test cell whose part asks for the student's own code) makes
-  the course's implementation of the same thing, and routines the part forbids, raise
-  :class:`OwnWorkRequired` for the rest of the cell, however the answer reached them (imported
-  under another name, wrapped, or called by a helper).
-- Warnings are shown as notes on standard output, not on standard error: nbgrader scores a test
-  cell that writes to standard error as failed, and a correct answer that warns on an edge case
-  (a mean over an empty class, 0/0 made NaN on purpose) must not lose its points for it.
+The file is longer than 300 lines because the checks and the grader's judgement (:func:`judge`)
+share its comparisons, which must stay in one place.
 """
 from __future__ import annotations
 
 import builtins as _builtins
-import importlib as _importlib
-import inspect as _inspect
 import json as _json
 import math as _math
-import sys as _sys
 import warnings as _warnings
+
+from .own_work import OwnWorkRequired, own_work
+from .own_work import check as _check_own_work
+from .preflight import preflight
 
 __all__ = ["expect_equal", "expect_close", "expect_between", "expect", "random_labels", "CheckFailed",
            "own_work", "OwnWorkRequired", "preflight", "canonical", "judge", "RECORD_MIME"]
@@ -59,11 +58,6 @@ class CheckFailed(AssertionError):
     """A check did not pass; the message says what was expected and what the answer gave."""
 
 
-class OwnWorkRequired(CheckFailed):
-    """The answer used the course's own implementation (or a forbidden routine) where the part asks
-    for the student's."""
-
-
 # ----------------------------------------------------------------------------------------------
 # warnings as notes
 
@@ -73,116 +67,6 @@ def _note_warning(message, category, filename, lineno, file=None, line=None):
 
 
 _warnings.showwarning = _note_warning
-
-
-# ----------------------------------------------------------------------------------------------
-# the student's own work
-
-
-class _Guard:
-    """The routines forbidden for the rest of one test cell, and whether one was called."""
-
-    def __init__(self, names):
-        self.names = tuple(names)
-        self.codes, self.objects = {}, {}
-        for name in self.names:
-            for obj in _callables(_resolve(name)):
-                self.objects[id(obj)] = name
-                code = getattr(_inspect.unwrap(obj), "__code__", None)
-                if code is not None:
-                    self.codes[code] = name
-        self.violation = None
-
-    def profile(self, frame, event, arg):
-        name = None
-        if event == "call":
-            name = self.codes.get(frame.f_code)
-        elif event == "c_call":
-            name = self.objects.get(id(arg))
-        if name is not None and self.violation is None:
-            self.violation = name
-        if self.violation is not None:
-            raise self.error()
-
-    def error(self) -> OwnWorkRequired:
-        return OwnWorkRequired(
-            f"this part asks for your own implementation, but your answer called `{self.violation}` while its "
-            f"test ran (not allowed in this part: {', '.join(f'`{n}`' for n in self.names)}). Write the "
-            "computation yourself; the lectures and the other parts may use labkit as before.")
-
-
-_guard = None
-
-
-def _resolve(name: str):
-    """The object a dotted name such as ``labkit.calibration.ece`` or ``numpy.linalg.pinv`` names."""
-    parts = name.split(".")
-    for i in range(len(parts), 0, -1):
-        try:
-            obj = _importlib.import_module(".".join(parts[:i]))
-        except ImportError:
-            continue
-        try:
-            for attr in parts[i:]:
-                obj = getattr(obj, attr)
-        except AttributeError:
-            break
-        return obj
-    raise ValueError(f"own_work: {name!r} names nothing importable")
-
-
-def _callables(obj):
-    """``obj`` and, for a class, every function defined in it."""
-    found = [obj]
-    if _isinstance(obj, _type):
-        for value in vars(obj).values():
-            value = getattr(value, "__func__", value)  # staticmethod, classmethod
-            value = getattr(value, "fget", value)  # property
-            if callable(value):
-                found.append(value)
-    return found
-
-
-def _end_own_work(*_args) -> None:
-    global _guard
-    if _guard is not None and _sys.getprofile() == _guard.profile:
-        _sys.setprofile(None)
-    _guard = None
-
-
-def _check_own_work() -> None:
-    """Raise if the running test cell's guard caught a forbidden call or was switched off."""
-    if _guard is None:
-        return
-    if _guard.violation is not None:
-        raise _guard.error()
-    if _sys.getprofile() != _guard.profile:
-        raise OwnWorkRequired("the check of this test cell on your own implementation was switched off "
-                              "(sys.setprofile was changed): this test cell cannot be passed that way")
-
-
-def own_work(*forbidden: str) -> None:
-    """For the rest of the running cell, calling any of ``forbidden`` raises :class:`OwnWorkRequired`.
-
-    ``forbidden`` are dotted names (``"labkit.calibration.ece"``, ``"numpy.linalg.pinv"``); a class
-    stands for all its methods. The first line of a test cell whose part asks the student to write
-    something the course's library (or numpy) already has: an answer that only calls the library's
-    version then fails that part, and says why. The guard ends when the cell ends (in IPython), or
-    at the next ``own_work()`` call (with no names, it only ends the previous one).
-    """
-    global _guard
-    _end_own_work()
-    if not forbidden:
-        return
-    _guard = _Guard(forbidden)
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        get_ipython = None
-    ip = get_ipython() if get_ipython is not None else None
-    if ip is not None and _end_own_work not in ip.events.callbacks.get("post_run_cell", []):
-        ip.events.register("post_run_cell", _end_own_work)
-    _sys.setprofile(_guard.profile)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -408,17 +292,6 @@ def judge(record, reference) -> str | None:
     if not ok:
         return f"{what}: the reference solution gives {_show(ref)}, this answer gave {_show(got)}"
     return None
-
-
-# ----------------------------------------------------------------------------------------------
-# before hand-in
-
-
-def preflight(expected: str | None = None):
-    """Run the saved notebook as the grader will and print what it would see (:mod:`labkit.preflight`)."""
-    from .preflight import preflight as _preflight
-
-    return _preflight(expected)
 
 
 # ----------------------------------------------------------------------------------------------

@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 
 import nbformat
 
-from .build import COURSE, REPO, HIDDEN_RE, SOLUTION_MARKERS, build_elsewhere, find_assignments, nbgrader_meta
+from .build import COURSE, HIDDEN_RE, REPO, SOLUTION_MARKERS, build_elsewhere, find_assignments, nbgrader_meta
 
 TEMPLATES = Path(__file__).parent / "edition"
 MANIFEST = "edition.json"
