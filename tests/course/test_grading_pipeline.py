@@ -316,18 +316,23 @@ def test_every_submission_gets_exactly_what_it_earned(graded, assignment):
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_scores_are_per_test_cell_and_all_or_nothing(graded, assignment):
     core = _run(graded, assignment, "core")
-    solution, blank = core.cells["solution"], core.cells["blank"]
+    solution = core.cells["solution"]
     tests = {t for nbk in core.notebooks for p in nbk.parts for t in p.tests}
     for cell_id in tests:
         assert solution[cell_id][0] == solution[cell_id][1] > 0
-        assert blank[cell_id][0] == 0
+    for nbk in core.notebooks:  # every part is blank in the `alone` cases of the other parts
+        for i, part in enumerate(nbk.parts):
+            for k in range(len(nbk.parts)):
+                cells = core.cells[f"alone{k + 1}"]
+                for cell_id in part.tests:
+                    assert (cells[cell_id][0] > 0) == (k == i), (f"alone{k + 1}", cell_id, cells[cell_id])
     for g in _runs(graded, assignment):
         for student, cells in g.cells.items():
             for cell_id, (score, max_score) in cells.items():
                 if cell_id in tests:
                     assert score in (0, max_score), f"{student}/{cell_id} got partial credit {score}"
-                assert max_score == blank[cell_id][1], f"{student} changed the points of {cell_id}"
-            assert set(cells) == set(blank), f"{student} has other grade cells than the assignment"
+                assert max_score == solution[cell_id][1], f"{student} changed the points of {cell_id}"
+            assert set(cells) == set(solution), f"{student} has other grade cells than the assignment"
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
