@@ -7,13 +7,15 @@
     lk.evaluate(model, data).accuracy
 
 Shared layers: ``runtime``, ``validation``, ``data``, ``models``, ``training`` (one loop),
-``probes``, ``viz`` (also reachable as ``lk.plots``), ``checks`` (exercise checks). One package per
+``probes``, ``viz`` (also reachable as ``lk.plots``), ``claims`` (``lk.claim``: a lecture's sentence
+checked where it is read), ``checks`` (exercise checks). One package per
 lecture: ``shortcuts`` (L1), ``difficulty`` (L2), ``contingency`` (L3), ``active``, ``semisup`` and
 ``pu`` (L4), ``calibration`` (L5), ``capacity`` (L6), ``sparsity`` (L7). Lecture packages import the
 shared layers; no shared layer imports a lecture package.
 """
 from . import data, models, runtime, training
-from .runtime import get_device, get_scale, scaled, seed_everything, setup
+from .claims import claim
+from .runtime import get_device, get_scale, scaled, seed_everything, seeds, setup
 from .training import (
     Ensemble,
     Evaluation,
@@ -56,6 +58,6 @@ def __dir__():
 
 
 __all__ = ["data", "models", "runtime", "training", "setup", "get_device", "get_scale", "scaled",
-           "seed_everything", "fit", "fit_many", "fit_subsets", "evaluate", "predict_logits", "predict_proba",
+           "seed_everything", "seeds", "claim", "fit", "fit_many", "fit_subsets", "evaluate", "predict_logits", "predict_proba",
            "per_example_grad_norms", "save_checkpoint", "load_checkpoint", "Ensemble", "Evaluation",
            "History", "StepState", "LECTURES"]

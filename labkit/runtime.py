@@ -17,6 +17,7 @@ import torch
 
 SCALES = ("smoke", "class", "full")
 _SEED = 0
+_BASE = 0  # the base seed of the last setup() (LABKIT_SEED or the notebook's own)
 # The quick-run switch (LABKIT_QUICK=1): every training run stops after QUICK_STEPS steps of at most
 # QUICK_BATCH examples and every dataset keeps about QUICK_EXAMPLES examples, so the whole code path
 # of a scale runs in seconds.
@@ -104,6 +105,24 @@ def seed_everything(seed: int = 0) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
 
 
+def base_seed(default: int = 0) -> int:
+    """The base seed of a notebook: ``LABKIT_SEED`` when set (so that its claims can be checked on
+    seeds nobody tuned), else ``default`` (the notebook's own)."""
+    value = os.environ.get("LABKIT_SEED", "").strip()
+    if not value:
+        return default
+    if not value.isdigit():
+        raise ValueError(f"LABKIT_SEED={value!r} is not a seed; give a non-negative integer, or unset it")
+    return int(value)
+
+
+def seeds(n: int) -> list:
+    """``n`` seeds counted from the base seed of :func:`setup`: ``[s, s + 1, ..., s + n - 1]``."""
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"n must be a positive integer, got {n!r}")
+    return list(range(_BASE, _BASE + int(n)))
+
+
 def current_seed() -> int:
     """The seed given to the last :func:`seed_everything` call (0 before any)."""
     return _SEED
@@ -138,9 +157,11 @@ class SetupInfo:
     amp: str
     python: str
     quick: bool = False
+    seed_from_env: bool = False
 
     def __str__(self) -> str:
-        text = (f"labkit | device: {self.device} | scale: {self.scale} | seed: {self.seed} | "
+        seed = f"{self.seed} (from LABKIT_SEED)" if self.seed_from_env else str(self.seed)
+        text = (f"labkit | device: {self.device} | scale: {self.scale} | seed: {seed} | "
                 f"torch {self.torch} | mixed precision: {self.amp} | python {self.python}")
         if self.quick:
             text += (f"\nQUICK RUN (LABKIT_QUICK=1): every training run stops after {QUICK_STEPS} steps of at most "
@@ -150,7 +171,14 @@ class SetupInfo:
 
 
 def setup(seed: int = 0, verbose: bool = True) -> SetupInfo:
-    """Seed everything and describe the runtime; notebooks call this in their first cell."""
+    """Seed everything and describe the runtime; notebooks call this in their first cell.
+
+    ``seed`` is the notebook's base seed; ``LABKIT_SEED`` in the environment replaces it (the setup
+    line says so), and :func:`seeds` counts from it."""
+    global _BASE
+    from_env = bool(os.environ.get("LABKIT_SEED", "").strip())
+    seed = base_seed(seed)
+    _BASE = seed
     seed_everything(seed)
     device = get_device()
     name = device.type
@@ -159,7 +187,7 @@ def setup(seed: int = 0, verbose: bool = True) -> SetupInfo:
     dtype = amp_dtype(device)
     info = SetupInfo(device=name, scale=get_scale(), seed=seed, torch=torch.__version__,
                      amp=str(dtype).replace("torch.", "") if dtype else "off (fp32)",
-                     python=platform.python_version(), quick=quick())
+                     python=platform.python_version(), quick=quick(), seed_from_env=from_env)
     if verbose:
         print(info)
     return info

@@ -54,6 +54,23 @@ def run_lecture(path) -> tuple:
     return nb, values["results"]
 
 
+def run_lecture_on(path, base_seed: int) -> tuple:
+    """Like :func:`run_lecture`, with ``LABKIT_SEED=base_seed``: the lecture's claims on seeds other
+    than its own. Returns (executed notebook, its claims as dicts)."""
+    from labkit.claims import read
+
+    nb, _ = run_notebook(path, scale="class", env={"OMP_NUM_THREADS": "1", "LABKIT_SEED": str(base_seed)})
+    return nb, read(nb)
+
+
+def assert_claims_hold(claims: list, minimum: int = 1) -> None:
+    """Every claim the notebook showed holds (at least ``minimum`` of them were shown)."""
+    assert len(claims) >= minimum, f"the notebook showed {len(claims)} claims, expected at least {minimum}"
+    failed = [f"{c['text']} (measured {c['measured']}, expected {c['expected']}, seeds {c['seeds']})"
+              for c in claims if not c["holds"]]
+    assert not failed, "claims that did not hold:\n  " + "\n  ".join(failed)
+
+
 def assert_ran_at_class_scale(nb, results) -> None:
     """The lecture ran at the class scale, every cell without an error or a warning."""
     assert results["scale"] == "class"
