@@ -13,8 +13,8 @@ import labkit as lk
 
 ROOT = Path(__file__).resolve().parents[2]
 LABKIT = ROOT / "labkit"
-SHARED = ["runtime.py", "validation.py", "models.py", "checks.py", "own_work.py", "preflight.py", "data", "training",
-          "probes", "viz"]
+SHARED = ["runtime.py", "validation.py", "models.py", "checks.py", "own_work.py", "preflight.py", "claims.py", "data",
+          "training", "probes", "viz"]
 MAX_LINES = 300
 
 
