@@ -18,6 +18,7 @@ import re
 import shutil
 import sys
 import tempfile
+import threading
 from pathlib import Path
 from unittest import mock
 
@@ -139,6 +140,11 @@ def _load_config(course: Path, **overrides):
     return config if isinstance(config, Config) else Config(config)
 
 
+# nbgrader's converters chdir into the course root and back: the working directory is the whole
+# process's, so two builds in two threads (publishing while a class is graded) must not overlap.
+_NBGRADER_CWD = threading.Lock()
+
+
 def generate(course: Path, assignments: list, db_url: str | None = None) -> Path:
     """``nbgrader generate_assignment`` for each assignment; returns the release folder."""
     from nbgrader.apps import NbGraderAPI
@@ -149,10 +155,12 @@ def generate(course: Path, assignments: list, db_url: str | None = None) -> Path
     config = _load_config(course, **overrides)
     coursedir = CourseDirectory(config=config)
     api = NbGraderAPI(coursedir, config=config)
-    for a in assignments:
-        result = api.generate_assignment(a, force=True, create=True)
-        if not result.get("success"):
-            raise RuntimeError(f"nbgrader generate_assignment {a} failed:\n{result.get('error') or result.get('log')}")
+    with _NBGRADER_CWD:
+        for a in assignments:
+            result = api.generate_assignment(a, force=True, create=True)
+            if not result.get("success"):
+                raise RuntimeError(f"nbgrader generate_assignment {a} failed:\n"
+                                   f"{result.get('error') or result.get('log')}")
     return course / "release"
 
 

@@ -64,7 +64,7 @@ def accuracy_per_class(y_true, y_pred, n_classes):
 '''
 
 
-_EDITION = {}
+_EDITION, _EDITION_LOCK = {}, threading.Lock()  # the classes are built in threads: publish once
 
 
 def _from_edition(nbk):
@@ -74,12 +74,14 @@ def _from_edition(nbk):
     from grader.publish import publish
 
     key = (nbk.assignment, nbk.name)
-    if key not in _EDITION:
+    with _EDITION_LOCK:
+        if key in _EDITION:
+            return _EDITION[key]
         with tempfile.TemporaryDirectory(prefix="edition-") as tmp:
             publish(Path(tmp) / "students", "https://github.com/acme/dl-course", [nbk.assignment], [nbk.assignment])
             _EDITION[key] = nbformat.read(Path(tmp) / "students" / "solutions" / nbk.assignment / nbk.name,
                                           as_version=4)
-    return _EDITION[key]
+        return _EDITION[key]
 
 
 def _extra_cases(assignment, nbk):
