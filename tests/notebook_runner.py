@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import json
 import os
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from unittest import mock
 
 import nbformat
 from nbclient import NotebookClient
@@ -28,21 +29,20 @@ def run_notebook(path, expressions: dict | None = None, scale: str = "smoke", ti
     overrides = {"LABKIT_SCALE": scale, "LABKIT_PROGRESS": "0", "MPLBACKEND": "Agg", "LABKIT_PREFLIGHT": "0",
                  **(env or {})}
     values = {}
-    with mock.patch.dict(os.environ, overrides):  # the kernel inherits them; restored afterwards
-        client = NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_error_names=list(allow_error_names),
-                                resources={"metadata": {"path": str(path.parent)}})
-        with client.setup_kernel():
-            for index, cell in enumerate(nb.cells):
-                client.execute_cell(cell, index)
-            if expressions:
-                code = (f"import json as _json\nprint({MARKER!r} + _json.dumps("
-                        + "{" + ", ".join(f"{k!r}: ({v})" for k, v in expressions.items()) + "}, default=float))")
-                probe = nbformat.v4.new_code_cell(code)
-                nb.cells.append(probe)
-                client.execute_cell(probe, len(nb.cells) - 1)
-                text = "".join(o.get("text", "") for o in probe.outputs if o.get("output_type") == "stream")
-                values = json.loads(text.split(MARKER, 1)[1])
-                nb.cells.pop()
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_error_names=list(allow_error_names),
+                            resources={"metadata": {"path": str(path.parent)}})
+    with client.setup_kernel(env={**os.environ, **overrides}):  # the kernel's own; this process's is untouched
+        for index, cell in enumerate(nb.cells):
+            client.execute_cell(cell, index)
+        if expressions:
+            code = (f"import json as _json\nprint({MARKER!r} + _json.dumps("
+                    + "{" + ", ".join(f"{k!r}: ({v})" for k, v in expressions.items()) + "}, default=float))")
+            probe = nbformat.v4.new_code_cell(code)
+            nb.cells.append(probe)
+            client.execute_cell(probe, len(nb.cells) - 1)
+            text = "".join(o.get("text", "") for o in probe.outputs if o.get("output_type") == "stream")
+            values = json.loads(text.split(MARKER, 1)[1])
+            nb.cells.pop()
     return nb, values
 
 
@@ -56,11 +56,23 @@ def run_lecture(path) -> tuple:
 
 def run_lecture_on(path, base_seed: int) -> tuple:
     """Like :func:`run_lecture`, with ``LABKIT_SEED=base_seed``: the lecture's claims on seeds other
-    than its own. Returns (executed notebook, its claims as dicts)."""
+    than its own. Returns (executed notebook, its claims as dicts, seconds it took)."""
     from labkit.claims import read
 
+    start = time.perf_counter()
     nb, _ = run_notebook(path, scale="class", env={"OMP_NUM_THREADS": "1", "LABKIT_SEED": str(base_seed)})
-    return nb, read(nb)
+    return nb, read(nb), time.perf_counter() - start
+
+
+BASE_SEEDS = (0, 1000)  # the notebook's own base seed, and one its thresholds were not chosen on
+
+
+def run_lecture_on_seeds(path, base_seeds=BASE_SEEDS) -> dict:
+    """:func:`run_lecture_on` for each base seed, at the same time (one kernel per core, one torch
+    thread each): base seed -> (notebook, claims, seconds)."""
+    with ThreadPoolExecutor(len(base_seeds)) as pool:
+        runs = {s: pool.submit(run_lecture_on, path, s) for s in base_seeds}
+        return {s: f.result() for s, f in runs.items()}
 
 
 def assert_claims_hold(claims: list, minimum: int = 1) -> None:

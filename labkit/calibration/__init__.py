@@ -6,7 +6,8 @@ is classified correctly. Measuring it, on probabilities ``probs`` [N, K] and lab
 * :func:`ece` — top-label expected calibration error with 15 equal-width bins (Guo et al., arXiv
   1706.04599), or equal-mass bins (``strategy="quantile"``); :func:`reliability` gives the data of
   the reliability diagram and :func:`plot_reliability` draws it;
-* :func:`classwise_ece`, :func:`nll`, :func:`brier_score`, :func:`calibration_report`.
+* :func:`classwise_ece`, :func:`nll`, :func:`brier_score`, :func:`calibration_report`, and
+  :func:`report_per_seed` for the networks of several seeds at once.
 
 Fixing it:
 
@@ -41,6 +42,7 @@ from .metrics import (
     ece,
     nll,
     reliability,
+    report_per_seed,
 )
 from .plots import plot_reliability
 from .temperature import TemperatureScaling, check_logits, scaled_proba
@@ -50,5 +52,5 @@ __all__ = ["OUTCOMES", "FocalLoss", "Reliability", "TemperatureScaling", "Temper
            "bin_edges", "brier_score", "calibrate_classical", "calibrated_sample", "calibration_report",
            "check_logits", "check_probs", "chess_models", "chess_positions", "classwise_ece", "ece", "ece_floor",
            "ece_of_calibrated", "expected_score", "flsd53", "focal_loss", "frozen", "nll", "plot_reliability",
-           "reliability", "render_temperature", "scaled_proba", "temperature_view", "temperature_widget",
+           "reliability", "render_temperature", "report_per_seed", "scaled_proba", "temperature_view", "temperature_widget",
            "top_label_display"]

@@ -142,3 +142,25 @@ def calibration_report(probs, y, n_bins: int = 15) -> dict:
     p, y = _inputs(probs, y)
     return {"accuracy": float(np.mean(p.argmax(1) == y)), "ece": ece(p, y, n_bins),
             "classwise_ece": classwise_ece(p, y, n_bins), "nll": nll(p, y), "brier": brier_score(p, y)}
+
+
+def report_per_seed(probs, y, seeds, n_bins: int = 15):
+    """:func:`calibration_report` of each seed's predictions, with their mean confidence and the
+    equal-mass ECE beside the equal-width one (L5 §1–3, where every network is trained on several
+    seeds). ``probs`` [S, N, K]: one set of probabilities per seed; ``y`` [N]; ``seeds``: S seeds.
+    Returns a DataFrame indexed by seed with columns accuracy, confidence, ece, ece_equal_mass,
+    classwise_ece, nll and brier."""
+    import pandas as pd
+
+    stack = probs.detach().cpu().numpy() if hasattr(probs, "detach") else np.asarray(probs)
+    seeds = [int(s) for s in seeds]
+    if stack.ndim != 3 or len(stack) != len(seeds):
+        raise ValueError(f"probs must be [S, N, K] with one row of predictions per seed ({len(seeds)} seeds), "
+                         f"got shape {stack.shape}")
+    rows = []
+    for p in stack:
+        p, labels = _inputs(p, y)
+        rows.append({**calibration_report(p, labels, n_bins), "confidence": float(p.max(1).mean()),
+                     "ece_equal_mass": ece(p, labels, n_bins, "quantile")})
+    cols = ["accuracy", "confidence", "ece", "ece_equal_mass", "classwise_ece", "nll", "brier"]
+    return pd.DataFrame(rows, index=pd.Index(seeds, name="seed"))[cols]

@@ -21,7 +21,7 @@ from .real import default_root
 LENGTH = 40  # the standard set's signal length
 
 
-def _generate(n_total: int, seed: int) -> tuple:
+def _generate(n_total: int, seed: int, **changes) -> tuple:
     try:
         from mnist1d.data import get_dataset_args, make_dataset
     except ImportError as err:
@@ -32,6 +32,11 @@ def _generate(n_total: int, seed: int) -> tuple:
     args.num_samples = 10 * math.ceil(n_total / 10)
     args.train_split = 1.0
     args.seed = seed
+    for key, value in changes.items():
+        if not hasattr(args, key) or key in ("num_samples", "train_split", "seed", "url"):
+            raise ValueError(f"mnist1d_shifted: {key!r} is not a setting of the MNIST-1D generator; use one of "
+                             "scale_coeff, max_translation, corr_noise_scale, iid_noise_scale, shear_scale")
+        setattr(args, key, type(getattr(args, key))(value))
     # the generator seeds Python's and NumPy's global generators: put the caller's state back
     py_state, np_state = random.getstate(), np.random.get_state()
     try:
@@ -81,3 +86,17 @@ def load_mnist1d(n_train: int = 4000, n_test: int = 1000, seed: int = 42, val: f
     # carve the validation set out of the training split: the test split stays the standard one
     fit, _, held = train_val_test_split(train, val=0.0, test=val, seed=seed)
     return Splits(fit, held, test)
+
+
+def mnist1d_shifted(n: int = 2000, seed: int = 4242, **changes) -> Data:
+    """``n`` MNIST-1D signals generated with some of the generator's settings changed: a test set
+    under a distribution shift (L5 §2). ``changes`` name the settings and their new values, e.g.
+    ``corr_noise_scale=0.5`` (standard 0.25), ``iid_noise_scale=0.1`` (0.02), ``shear_scale=1.5``
+    (0.75). Returns a :class:`Data` (X float [n, 1, 40], y in 0..9); nothing is cached."""
+    n = check_positive_int(n, "n", 10)
+    seed = check_positive_int(seed, "seed", 0)
+    if not changes:
+        raise ValueError("mnist1d_shifted: name at least one setting to change, e.g. corr_noise_scale=0.5")
+    X, y = (torch.from_numpy(a) for a in _generate(n, seed, **changes))
+    label = ", ".join(f"{k}={v}" for k, v in changes.items())
+    return Data(X[:n, None, :], y[:n], classes=[str(i) for i in range(10)], name=f"MNIST-1D shifted ({label})")

@@ -12,7 +12,7 @@ from sklearn.preprocessing import StandardScaler
 from ..data.core import Data
 from .features import RandomConvFeatures
 
-__all__ = ["rocket_pipeline", "as_arrays", "accuracy_by_kernels"]
+__all__ = ["rocket_pipeline", "as_arrays", "accuracy_by_kernels", "pooling_ablation"]
 
 
 def rocket_pipeline(n_kernels: int = 2000, random_state=0, **features):
@@ -42,4 +42,24 @@ def accuracy_by_kernels(train: Data, test: Data, counts, random_state=0, **featu
         pipe[1:].fit(feats, ytr)
         rows.append({"kernels": int(n), "accuracy": float(pipe[1:].score(test_feats, yte)),
                      "transform s": seconds, "examples": len(Xtr) + len(Xte)})
+    return rows
+
+
+def pooling_ablation(train: Data, test: Data, n_kernels: int = 2000, seeds=(0, 1, 2), **features) -> list:
+    """Which pooling does the work (L7 §6): for each seed, one set of ``n_kernels`` random kernels
+    pooled by PPV and max, and the classifier fitted on the PPV features alone, the max features
+    alone and both. Returns rows ``{"seed", "pooling", "accuracy"}`` (pooling "ppv", "max" or
+    "ppv + max")."""
+    from sklearn.base import clone
+
+    Xtr, ytr = as_arrays(train)
+    Xte, yte = as_arrays(test)
+    rows = []
+    for seed in seeds:
+        pipe = rocket_pipeline(int(n_kernels), int(seed), pooling=("ppv", "max"), **features)
+        feats, test_feats = pipe[0].fit(Xtr).transform(Xtr), pipe[0].transform(Xte)
+        k = feats.shape[1] // 2  # grouped by pooling: PPV columns first, then max
+        for name, cols in (("ppv", slice(0, k)), ("max", slice(k, 2 * k)), ("ppv + max", slice(0, 2 * k))):
+            head = clone(pipe[1:]).fit(feats[:, cols], ytr)
+            rows.append({"seed": int(seed), "pooling": name, "accuracy": float(head.score(test_feats[:, cols], yte))})
     return rows

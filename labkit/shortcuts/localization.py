@@ -217,6 +217,12 @@ class Localization:
     def total_drop(self) -> float:
         return self.accuracies["all clean"] - self.accuracies["all skewed"]
 
+    def shares(self) -> pd.DataFrame:
+        """The table's encoding and forgetting columns as shares of the total drop, one row per
+        block and one for the interaction (L1 §4 reads them: "one block alone does little")."""
+        cols = ["spurious_encoding", "core_forgetting"]
+        return self.table.loc[[*self.blocks, "interaction"], cols] / self.total_drop
+
     def pattern(self) -> dict:
         """Where spurious encoding and core forgetting sit, by depth (blocks numbered 0 .. L-1 from
         the input).

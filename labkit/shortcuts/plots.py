@@ -33,39 +33,51 @@ def plot_rule_taxonomy(ax=None):
     return ax
 
 
-def plot_stars_moons(results: Sequence, ax=None):
-    """Grouped bars: train, i.i.d. and o.o.d. accuracy per architecture, chance at 0.5."""
+def plot_stars_moons(results, ax=None):
+    """Grouped bars: train, i.i.d. and o.o.d. accuracy per architecture, chance at 0.5.
+
+    ``results``: a list of results (or their ``as_dict()``), or a DataFrame with one row per run
+    (columns ``arch`` and the three accuracies, e.g. one row per seed): bars are then the mean over
+    runs and the whiskers their range.
+    """
     import matplotlib.pyplot as plt
 
     if ax is None:
         _, ax = plt.subplots(figsize=(6, 3.2))
     names = ["train_acc", "iid_acc", "ood_acc"]
+    rows = results if isinstance(results, pd.DataFrame) else \
+        pd.DataFrame([r.as_dict() if hasattr(r, "as_dict") else r for r in results])
+    groups = list(rows.groupby("arch", sort=False))
     x = np.arange(len(names))
-    width = 0.8 / max(1, len(results))
-    for i, r in enumerate(results):
-        r = r.as_dict() if hasattr(r, "as_dict") else r
-        vals = [r[n] for n in names]
-        bars = ax.bar(x + (i - (len(results) - 1) / 2) * width, vals, width, label=ARCHITECTURES.get(r["arch"], r["arch"]))
-        ax.bar_label(bars, fmt="%.2f", fontsize=8)
+    width = 0.8 / max(1, len(groups))
+    for i, (arch, g) in enumerate(groups):
+        mean, lo, hi = g[names].mean(), g[names].min(), g[names].max()
+        err = np.vstack([mean - lo, hi - mean]) if len(g) > 1 else None
+        bars = ax.bar(x + (i - (len(groups) - 1) / 2) * width, mean, width, yerr=err, capsize=3,
+                      label=ARCHITECTURES.get(arch, arch) + (f" ({len(g)} seeds)" if len(g) > 1 else ""))
+        ax.bar_label(bars, fmt="%.2f", fontsize=8, padding=6 if len(g) > 1 else 0)
     ax.axhline(0.5, color="k", ls="--", lw=0.8, label="chance")
     ax.set_xticks(x, ["train", "i.i.d. test", "o.o.d. test"])
-    ax.set_ylim(0, 1.12)
+    ax.set_ylim(0, 1.15)
     ax.set_ylabel("accuracy")
     ax.legend(fontsize=8, loc="lower left")
     return ax
 
 
 def plot_sweep(sweep: pd.DataFrame, ax=None, label: str = ""):
-    """Accuracy against the cue strength p: i.i.d., cue shuffled, cue removed (mean over seeds)."""
+    """Accuracy against the cue strength p: i.i.d., cue shuffled, cue removed (mean over seeds, the band
+    their range)."""
     import matplotlib.pyplot as plt
 
     if ax is None:
         _, ax = plt.subplots(figsize=(6, 3.5))
-    mean = sweep.groupby("p").mean(numeric_only=True)
+    by_p = sweep.groupby("p")
+    mean, lo, hi = by_p.mean(numeric_only=True), by_p.min(numeric_only=True), by_p.max(numeric_only=True)
     for col, name, style in [("iid_acc", "i.i.d. (cue as in training)", "o-"),
                              ("ood_shuffle_acc", "o.o.d.: cue shuffled", "s-"),
                              ("ood_remove_acc", "o.o.d.: cue removed", "^--")]:
-        ax.plot(mean.index, mean[col], style, label=f"{label} {name}".strip())
+        line, = ax.plot(mean.index, mean[col], style, label=f"{label} {name}".strip())
+        ax.fill_between(mean.index, lo[col], hi[col], color=line.get_color(), alpha=0.15, lw=0)
     ax.set_xlabel("cue strength p (share of training images whose cue gives the label)")
     ax.set_ylabel("test accuracy")
     ax.set_ylim(0, 1.02)

@@ -22,7 +22,12 @@ def as_data(data, name: str = "data") -> Data:
 
 def predict_logits(model: nn.Module, X, batch_size: int = 4096) -> torch.Tensor:
     """Logits [N, K] of one model in float32 on its device, in large batches in eval mode."""
-    return as_members(model).predict_logits(X, batch_size)[0]
+    members = as_members(model)
+    if members.n_members != 1:
+        raise ValueError(f"this is an ensemble of {members.n_members} models; predict_logits and evaluate take one "
+                         "model. Use ens.predict_logits(X) for logits [members, N, K] or ens.evaluate(data) "
+                         "for one evaluation per member")
+    return members.predict_logits(X, batch_size)[0]
 
 
 def predict_proba(model: nn.Module, X, batch_size: int = 4096) -> torch.Tensor:

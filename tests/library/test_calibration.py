@@ -216,3 +216,18 @@ def test_bad_options_and_logits():
     from sklearn.tree import DecisionTreeClassifier
     with pytest.raises(ValueError, match="not fitted"):
         cal.calibrate_classical(DecisionTreeClassifier(), np.zeros((2, 2)), [0, 1])
+
+
+def test_report_per_seed_is_the_report_of_each_seed_with_both_binnings():
+    rng = np.random.default_rng(0)
+    probs = rng.dirichlet(np.ones(4), size=(3, 500))
+    y = rng.integers(0, 4, 500)
+    table = cal.report_per_seed(torch.tensor(probs), y, [5, 6, 7])
+    assert list(table.index) == [5, 6, 7]
+    for seed, p in zip([5, 6, 7], probs):
+        row, direct = table.loc[seed], cal.calibration_report(p, y)
+        assert row.ece == pytest.approx(direct["ece"]) and row.nll == pytest.approx(direct["nll"])
+        assert row.ece_equal_mass == pytest.approx(cal.ece(p, y, 15, "quantile"))
+        assert row.confidence == pytest.approx(p.max(1).mean())
+    with pytest.raises(ValueError, match="one row of predictions per seed"):
+        cal.report_per_seed(probs, y, [0, 1])

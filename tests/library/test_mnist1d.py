@@ -150,3 +150,15 @@ def test_mlp_and_cnn_trained_with_lk_fit_show_the_published_gap(standard, one_th
     assert 0.60 < acc["mlp"] < 0.76  # published 68 %
     assert acc["cnn"] > 0.90  # published 94 %
     assert acc["cnn"] - acc["mlp"] > 0.15  # what digits cannot show: the architecture matters
+
+
+def test_a_shifted_set_changes_only_the_settings_named():
+    standard = lk.data.mnist1d_shifted(200, seed=7, iid_noise_scale=0.02)  # the standard value: same generator
+    assert standard.X.shape == (200, 1, 40) and sorted(set(standard.y.tolist())) == list(range(10))
+    noisy = lk.data.mnist1d_shifted(200, seed=7, iid_noise_scale=0.5)
+    assert torch.equal(standard.y, noisy.y)  # the same digits, drawn with more noise
+    assert (noisy.X - standard.X).abs().mean() > 0.1 and "iid_noise_scale=0.5" in noisy.name
+    with pytest.raises(ValueError, match="not a setting"):
+        lk.data.mnist1d_shifted(100, noise=1.0)
+    with pytest.raises(ValueError, match="at least one setting"):
+        lk.data.mnist1d_shifted(100)

@@ -103,3 +103,13 @@ def test_cbf_follows_its_formula():
     assert lk.data.make_cbf(seed=3).train.X.equal(lk.data.make_cbf(seed=3).train.X)
     with pytest.raises(ValueError, match="n_train"):
         lk.data.make_cbf(n_train=0)
+
+
+def test_pooling_ablation_fits_each_pooling_on_the_same_kernels():
+    train, _, test = lk.data.make_cbf(n_train=60, n_test=120, seed=0)
+    rows = rc.pooling_ablation(train, test, n_kernels=50, seeds=[3, 4])
+    assert [(r["seed"], r["pooling"]) for r in rows] == [(s, p) for s in (3, 4) for p in ("ppv", "max", "ppv + max")]
+    both = rc.accuracy_by_kernels(train, test, [50], random_state=3)[0]["accuracy"]
+    assert rows[2]["accuracy"] == pytest.approx(both)  # "ppv + max" is the usual pipeline
+    ppv = rc.accuracy_by_kernels(train, test, [50], random_state=3, pooling=("ppv",))[0]["accuracy"]
+    assert rows[0]["accuracy"] == pytest.approx(ppv)

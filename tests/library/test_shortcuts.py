@@ -317,6 +317,11 @@ def test_localization_measures_a_real_drop_and_is_repeatable(paired):
     assert loc.total_drop > 0.2  # the skewed network follows the shuffled patch
     again = sc.localize_shortcut(_mlp(clean, (64, 64)), clean, skewed, test_clean, **kw)
     assert again.accuracies == loc.accuracies
+    shares = loc.shares()  # the table as shares of the total drop: each column sums to 1
+    assert list(shares.index) == [*loc.blocks, "interaction"]
+    assert shares.sum().to_numpy() == pytest.approx([1.0, 1.0])
+    assert shares.loc[loc.blocks[0], "spurious_encoding"] == pytest.approx(
+        loc.table.loc[loc.blocks[0], "spurious_encoding"] / loc.total_drop)
 
 
 def test_mitigation_trial(paired):
@@ -383,3 +388,19 @@ def test_widget_updates_when_a_control_changes():
     assert "test image #1" in summary.value and bytes(picture.value) != png
     slider.value = 0.5
     assert "rule 0.50" in summary.value
+
+
+def test_the_stars_and_moons_bars_show_the_mean_and_range_over_seeds():
+    import matplotlib
+    matplotlib.use("Agg")
+    import pandas as pd
+
+    rows = pd.DataFrame([{"arch": a, "seed": s, "train_acc": 1.0, "iid_acc": 0.9 + 0.02 * s, "ood_acc": v}
+                         for a, vals in (("fc", (0.5, 0.52, 0.54)), ("cnn", (0.6, 0.9, 0.93)))
+                         for s, v in enumerate(vals)])
+    ax = sc.plot_stars_moons(rows)
+    heights = [round(b.get_height(), 4) for b in ax.patches]
+    assert heights == [1.0, 0.92, 0.52, 1.0, 0.92, 0.81]  # fc then cnn: the mean over the three seeds
+    assert any("(3 seeds)" in label for label in ax.get_legend_handles_labels()[1])
+    one = sc.plot_stars_moons([rows.iloc[0].to_dict()])  # a list of results still works
+    assert len(one.patches) == 3

@@ -284,3 +284,13 @@ def test_fit_on_cuda_uses_mixed_precision_and_learns(splits):
     assert lk.evaluate(model, test).accuracy > 0.8
     ens, _ = lk.fit_many(lambda: mlp(train), train, seeds=[0, 1], epochs=3, device="cuda")
     assert all(e.accuracy > 0.8 for e in ens.evaluate(test))
+
+
+def test_one_model_functions_refuse_an_ensemble_and_say_what_to_use():
+    data = lk.data.Data(torch.randn(40, 5), torch.randint(0, 3, (40,)))
+    ens, _ = lk.fit_many(lambda: lk.models.MLP((5,), 3, hidden=(8,)), data, seeds=[0, 1], epochs=1, progress=False)
+    with pytest.raises(ValueError, match=r"ens.predict_logits\(X\)"):
+        lk.predict_logits(ens, data.X)
+    with pytest.raises(ValueError, match="ensemble of 2 models"):
+        lk.evaluate(ens, data)
+    assert ens.predict_logits(data.X).shape == (2, 40, 3)
