@@ -1,8 +1,6 @@
 """Figures of L1: the taxonomy of rules, stars and moons, the cue sweep, the localization bars."""
 from __future__ import annotations
 
-from typing import Sequence
-
 import numpy as np
 import pandas as pd
 
