@@ -20,6 +20,7 @@ from .experiments import (
                           iterative_curve,
                           lottery_ticket,
                           max_sparsity_within,
+                          mean_curve,
                           one_shot_curve,
                           prune_and_finetune,
 )
@@ -28,6 +29,7 @@ from .pruning import (
                           PRUNABLE,
                           apply_masks,
                           channel_masks,
+                          effective_sparsity,
                           global_magnitude_masks,
                           masked_weights,
                           prunable_layers,
@@ -39,8 +41,8 @@ from .storage import matmul_times, median_seconds, random_sparse, storage_bytes
 from .widget import pruning_view, pruning_widget
 
 __all__ = ["conv_as_dense", "dense_summary", "channel_curve", "check_sparsities", "iterative_curve", "lottery_ticket",
-           "max_sparsity_within", "one_shot_curve", "prune_and_finetune", "plot_conv_dense", "plot_dead_units",
+           "max_sparsity_within", "mean_curve", "one_shot_curve", "prune_and_finetune", "plot_conv_dense", "plot_dead_units",
            "plot_sparsity_curves", "plot_times", "PRUNABLE", "apply_masks", "channel_masks",
-           "global_magnitude_masks", "masked_weights", "prunable_layers", "sparsity", "threshold_masks",
+           "global_magnitude_masks", "effective_sparsity", "masked_weights", "prunable_layers", "sparsity", "threshold_masks",
            "ACTIVATION_TYPES", "ReluStats", "dying_relu_run", "relu_activity", "set_biases", "matmul_times",
            "median_seconds", "random_sparse", "storage_bytes", "pruning_view", "pruning_widget"]

@@ -9,12 +9,13 @@ from __future__ import annotations
 import copy
 from typing import Callable, Sequence
 
+import numpy as np
 from torch import nn
 
 from .. import runtime
 from ..training import evaluate, fit
 from ..validation import check_fraction, check_positive_int
-from .pruning import apply_masks, channel_masks, global_magnitude_masks, sparsity
+from .pruning import apply_masks, channel_masks, effective_sparsity, global_magnitude_masks, sparsity
 
 __all__ = ["check_sparsities", "prune_and_finetune", "one_shot_curve", "iterative_curve", "channel_curve",
            "lottery_ticket", "max_sparsity_within"]
@@ -68,13 +69,15 @@ def iterative_curve(model: nn.Module, train, test, sparsities: Sequence[float], 
 def channel_curve(model: nn.Module, train, test, amounts: Sequence[float], *, epochs: int, seed: int = 0,
                   **options) -> list:
     """Structured pruning: remove the ``amount`` share of units of every hidden layer (L2 norm of
-    their weights), then fine-tune. ``sparsity`` in the rows is the share of weights removed."""
+    their weights), then fine-tune. ``sparsity`` in the rows is the share of the hidden layers'
+    weights masked; ``effective`` the share of all weights, head included, that no longer count
+    (:func:`~labkit.sparsity.pruning.effective_sparsity`: those reading a removed unit too)."""
     rows = []
     for a in check_sparsities(amounts):
         masks = channel_masks(model, a)
         _, acc = prune_and_finetune(model, masks, train, test, epochs=epochs, seed=seed, **options)
         weights = {k: v for k, v in masks.items() if k.endswith("weight")}
-        rows.append({"amount": a, "sparsity": sparsity(weights), **acc})
+        rows.append({"amount": a, "sparsity": sparsity(weights), "effective": effective_sparsity(model, masks), **acc})
     return rows
 
 
@@ -122,3 +125,15 @@ def max_sparsity_within(rows: list, reference: float, points: float = 0.01, key:
     ok = [r["sparsity"] for r in rows if r[key] >= reference - points]
     return max(ok) if ok else 0.0
 
+
+
+def mean_curve(runs: Sequence[list], key: str = "sparsity") -> list:
+    """One curve from several runs of it (e.g. one per seed): the rows matched by ``key`` and every
+    other number averaged; ``runs`` is a list of row lists as the curves above return them."""
+    if not runs:
+        raise ValueError("runs is empty; give one list of rows per run")
+    points = [[r[key] for r in rows] for rows in runs]
+    if any(p != points[0] for p in points):
+        raise ValueError(f"the runs were measured at different {key} values: {points}")
+    return [{k: (float(np.mean([rows[i][k] for rows in runs])) if k != key else v) for k, v in row.items()}
+            for i, row in enumerate(runs[0])]

@@ -18,7 +18,7 @@ from torch.nn.utils import prune
 from ..validation import check_fraction, check_positive_int
 
 __all__ = ["PRUNABLE", "prunable_layers", "global_magnitude_masks", "channel_masks", "threshold_masks",
-           "apply_masks", "sparsity", "masked_weights"]
+           "apply_masks", "sparsity", "effective_sparsity", "masked_weights"]
 
 PRUNABLE = (nn.Linear, nn.Conv1d, nn.Conv2d)
 
@@ -137,3 +137,27 @@ def sparsity(masks: dict) -> float:
 def masked_weights(model: nn.Module, include_head: bool = True) -> dict:
     """``{parameter name: weight}`` of the prunable layers (the tensors the masks refer to)."""
     return {f"{n}.weight": m.weight.detach() for n, m in prunable_layers(model, include_head)}
+
+
+def effective_sparsity(model: nn.Module, masks: dict) -> float:
+    """The share of all the weights of a chain of Linear layers (head included) that no longer
+    contribute: masked out, or reading a unit that the layer before lost whole (its row of weights
+    and its bias masked, so it outputs 0). What channel pruning removes, counted like the weights
+    that unstructured pruning removes (L7 §1 compares the two at equal counts)."""
+    layers = prunable_layers(model, include_head=True)
+    if not layers or not all(isinstance(m, nn.Linear) for _, m in layers):
+        raise TypeError("effective_sparsity follows units through Linear layers; this model has "
+                        + ", ".join(sorted({type(m).__name__ for _, m in layers})) or "no prunable layers")
+    dead, zero, total = None, 0, 0
+    for name, m in layers:
+        keep = masks.get(f"{name}.weight", torch.ones_like(m.weight)).to(torch.bool).clone()
+        if dead is not None and dead.numel() == keep.shape[1]:
+            keep[:, dead] = False
+        zero, total = zero + int((~keep).sum()), total + keep.numel()
+        bias = masks.get(f"{name}.bias")
+        if m.bias is None:
+            silent = torch.ones(len(keep), dtype=torch.bool)
+        else:  # a unit whose bias survives still sends relu(bias) on: the next layer reads it
+            silent = bias.to(torch.bool).logical_not() if bias is not None else torch.zeros(len(keep), dtype=torch.bool)
+        dead = ~keep.any(1) & silent
+    return zero / total

@@ -241,3 +241,29 @@ def test_pruning_view_is_pure_and_the_widget_builds(digits):
     assert box.view["layer"] == "blocks.fc1.1.weight"
     with pytest.raises(ValueError, match="layer"):
         sp.pruning_view(model, test, 0.5, layer="nope")
+
+
+def test_effective_sparsity_counts_what_a_removed_unit_takes_with_it():
+    data = lk.data.load_digits()
+    model = lk.models.make_model("mlp", data, hidden=(256, 256))
+    weights = {n: w for n, w in sp.masked_weights(model).items()}
+    sizes = [w.numel() for w in weights.values()]  # 64x256, 256x256, 256x10
+    masks = sp.channel_masks(model, 0.5)
+    # half the rows of both hidden layers, plus the columns that read the removed units
+    expected = (sizes[0] / 2 + (sizes[1] - (256 / 2) * (256 / 2)) + sizes[2] / 2) / sum(sizes)
+    assert sp.effective_sparsity(model, masks) == pytest.approx(expected)
+    unstructured = sp.global_magnitude_masks(model, 0.8)
+    assert sp.effective_sparsity(model, unstructured) == pytest.approx(sp.sparsity(unstructured))
+    with pytest.raises(TypeError, match="Linear"):
+        sp.effective_sparsity(lk.models.make_model("cnn", lk.data.load_mnist1d(n_train=100, n_test=10)[0]), {})
+
+
+def test_mean_curve_averages_matching_rows_and_refuses_mismatched_runs():
+    a = [{"sparsity": 0.5, "after": 0.9}, {"sparsity": 0.9, "after": 0.7}]
+    b = [{"sparsity": 0.5, "after": 0.8}, {"sparsity": 0.9, "after": 0.5}]
+    assert sp.mean_curve([a, b]) == [{"sparsity": 0.5, "after": pytest.approx(0.85)},
+                                     {"sparsity": 0.9, "after": pytest.approx(0.6)}]
+    with pytest.raises(ValueError, match="different sparsity"):
+        sp.mean_curve([a, b[:1]])
+    with pytest.raises(ValueError, match="empty"):
+        sp.mean_curve([])
