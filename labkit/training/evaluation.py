@@ -25,8 +25,8 @@ def predict_logits(model: nn.Module, X, batch_size: int = 4096) -> torch.Tensor:
     members = as_members(model)
     if members.n_members != 1:
         raise ValueError(f"this is an ensemble of {members.n_members} models; predict_logits and evaluate take one "
-                         "model. Use ens.predict_logits(X) for logits [members, N, K] or ens.evaluate(data) "
-                         "for one evaluation per member")
+                         "model. Use ens.predict_logits(X) for logits [members, N, K] (ens.predict_logits(X)[0]: the first "
+                         "member's) or ens.evaluate(data) for one evaluation per member")
     return members.predict_logits(X, batch_size)[0]
 
 
