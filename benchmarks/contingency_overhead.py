@@ -5,8 +5,8 @@ the tracker, in one process, on the lecture's class-scale data and deep nets.
     python benchmarks/contingency_overhead.py --quick  (fewer epochs, for a first look)
     python benchmarks/contingency_overhead.py --threads 1
 
-Each D is trained from four seeds at once (lk.fit_many), as the lecture did before its every-step
-window adapted to the run (the lecture now measures its own overhead, see lectures/README.md): batch
+Each D is trained from four seeds at once (lk.fit_many), as the lecture does (the lecture does
+not time itself: this is where its tracker's overhead is measured), with a fixed schedule: batch
 64, 20 epochs, every step recorded through the first epoch, then 20 log-spaced steps. Runs alternate
 tracked / untracked and the best of ``--repeats`` is kept for each,
 so a busy machine penalises both alike. The overhead is (tracked - untracked) / untracked, from wall

@@ -149,14 +149,9 @@ def test_shallow_learnability_predicts_learning_time_on_average_only(lecture):
 
 
 @pytest.mark.slow
-def test_tracking_costs_are_measured_against_untracked_runs(lecture):
-    _, results = lecture
-    costs = {(c["data"], c["D"]): c for c in results["costs"]}
-    assert len(costs) == 3
-    for key, c in costs.items():
-        assert c["recorded"] < c["steps"] / 2, key                          # a fraction of the steps recorded
-        # timed in CPU time, which other jobs still disturb (a short run's overhead varied from 72 to
-        # 202 % on a busy machine): the bounds only say "noticeably longer" and "a few steps per recording"
-        assert c["untracked run s"] > 0 and c["overhead %"] > 10, key
-        assert c["one recording, in training steps"] > 0.75, key
-    assert np.mean([c["one recording, in training steps"] for c in costs.values()]) > 1.5
+def test_the_tracker_records_a_fraction_of_the_steps(lecture):
+    # what the recordings cost is measured by benchmarks/contingency_overhead.py, not by the lecture
+    recorded = lecture[1]["recorded"]
+    assert len(recorded) == 3
+    for key, (n_recorded, steps) in recorded.items():
+        assert n_recorded < steps / 2, key
