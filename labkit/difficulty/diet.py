@@ -37,7 +37,8 @@ def data_diet(build: Callable[[], nn.Module], train: Data, test: Data, hardness,
     Every model trains for the same number of ``steps`` (the same compute, whatever the subset
     size); all subsets and seeds train at once with :func:`fit_subsets`. Returns one row per
     (strategy, fraction kept) with the mean and standard deviation of the test accuracy over
-    seeds; the whole set (fraction 1.0) is the row with strategy ``all``.
+    seeds, and the per-seed accuracies (``accuracies``, in the order of ``seeds``); the whole set
+    (fraction 1.0) is the row with strategy ``all``. The random subsets are drawn with the first seed.
     """
     h = np.asarray(hardness, dtype=float).reshape(-1)
     if len(h) != len(train):
@@ -48,7 +49,7 @@ def data_diet(build: Callable[[], nn.Module], train: Data, test: Data, hardness,
     for strategy in strategies:
         for f in fractions:
             name = "random" if strategy == "random" else f"drop {strategy}"
-            configs.append((name, float(f), keep_indices(h, f, strategy, seed=0)))
+            configs.append((name, float(f), keep_indices(h, f, strategy, seed=int(seeds[0]))))
     runs = fit_subsets(build, train, [c[2] for c in configs], seeds=seeds, steps=steps, batch_size=batch_size,
                        device=device, **fit_kwargs)
     logits = runs.predict_logits(test.X)
@@ -57,5 +58,5 @@ def data_diet(build: Callable[[], nn.Module], train: Data, test: Data, hardness,
     for c, (name, f, idx) in enumerate(configs):
         accs = correct[[m for m, (i, _) in enumerate(runs.members) if i == c]]
         rows.append({"strategy": name, "kept": f, "n_train": len(idx), "accuracy": float(accs.mean()),
-                     "accuracy_std": float(accs.std())})
+                     "accuracy_std": float(accs.std()), "accuracies": [float(a) for a in accs]})
     return pd.DataFrame(rows)

@@ -17,23 +17,36 @@ from .assumptions import hide_labels
 
 @dataclass
 class PseudoLabelRun:
-    """Per threshold (0 = no pseudo-labels: the supervised model), arrays over seeds: test
-    accuracy of the retrained network, pseudo-labels added and the share of them that is right;
-    ``teacher`` the test accuracy of the network trained on the labels alone."""
+    """Per threshold (1 = no pseudo-labels: the supervised model), arrays [thresholds, seeds]: test
+    accuracy of the retrained network, pseudo-labels added, the share of them that is right and,
+    when a validation split was given, the validation accuracy (else NaN); ``teacher`` the test
+    accuracy of the network trained on the labels alone, per seed."""
 
     thresholds: list
     accuracy: np.ndarray
     added: np.ndarray
     pseudo_accuracy: np.ndarray
     teacher: np.ndarray
+    val_accuracy: np.ndarray
+
+    def chosen(self) -> float:
+        """The threshold with the best mean validation accuracy (the first of equals): the one a
+        practitioner would pick without looking at the test set."""
+        if np.isnan(self.val_accuracy).all():
+            raise ValueError("no validation split was given to pseudo_label(..., val=...)")
+        return self.thresholds[int(np.argmax(self.val_accuracy.mean(1)))]
 
 
-def pseudo_label(build: Callable, train: Data, test: Data, *, per_class: int = 5,
+def pseudo_label(build: Callable, train: Data, test: Data, *, val: Data | None = None, per_class: int = 5,
                  thresholds: Sequence[float] = (0.5, 0.9, 0.99), seeds: Sequence[int] = (0, 1, 2),
                  steps: int = 300, batch_size: int = 64, **options) -> PseudoLabelRun:
-    """One round of pseudo-labelling for each confidence threshold, over seeds."""
+    """One round of pseudo-labelling for each confidence threshold, over seeds (L4 section 7).
+
+    ``per_class`` labels per class of ``train`` are kept (drawn per seed), the rest are the
+    unlabelled pool; ``val``, a labelled split apart from both, is where a threshold is chosen
+    (:meth:`PseudoLabelRun.chosen`); ``test`` is only reported."""
     thresholds = [check_fraction(t, "threshold") for t in thresholds]
-    acc, added, right, teacher = [], [], [], []
+    acc, added, right, teacher, val_acc = [], [], [], [], []
     y = train.y.cpu().numpy()
     for s in seeds:
         lab = np.flatnonzero(hide_labels(y, per_class, s) >= 0)
@@ -54,9 +67,12 @@ def pseudo_label(build: Callable, train: Data, test: Data, *, per_class: int = 5
                            steps=steps, batch_size=batch_size, **options)
         correct = runs.predict_logits(test.X).argmax(-1).cpu() == test.y.cpu()
         acc.append(correct.float().mean(1).numpy())
+        val_acc.append(np.full(len(thresholds), np.nan) if val is None else
+                       (runs.predict_logits(val.X).argmax(-1).cpu() == val.y.cpu()).float().mean(1).numpy())
         added.append(a_row)
         right.append(r_row)
-    return PseudoLabelRun(thresholds, np.array(acc).T, np.array(added).T, np.array(right).T, np.array(teacher))
+    return PseudoLabelRun(thresholds, np.array(acc).T, np.array(added).T, np.array(right).T, np.array(teacher),
+                          np.array(val_acc).T)
 
 
 __all__ = ["PseudoLabelRun", "pseudo_label"]

@@ -400,6 +400,7 @@ def test_data_diet_rows(tiny):
     assert list(df.strategy) == ["all", "drop easiest", "drop hardest", "random"]
     assert list(df.n_train) == [70, 35, 35, 35]
     assert df.accuracy.between(0, 1).all() and (df.accuracy_std >= 0).all()
+    assert all(len(a) == 2 and np.isclose(np.mean(a), m) for a, m in zip(df.accuracies, df.accuracy))
     with pytest.raises(ValueError, match="hardness has 3 values"):
         dif.data_diet(build_mlp(tiny), tiny, test, h[:3])
 

@@ -64,3 +64,16 @@ def test_pseudo_label_runs_every_threshold():
     assert (run.added[0] >= run.added[1]).all()
     # no pseudo-labels: the retrained network is the teacher itself (same pool, same seed)
     assert np.allclose(run.accuracy[2], run.teacher)
+    assert np.isnan(run.val_accuracy).all()
+    with pytest.raises(ValueError, match="no validation split"):
+        run.chosen()
+
+
+def test_pseudo_label_chooses_the_threshold_on_the_validation_split():
+    data = lk.data.load_digits()
+    train, val, test = lk.data.train_val_test_split(data, val=0.2, test=0.3)
+    build = lambda: lk.models.make_model("mlp", train, hidden=(16,))  # noqa: E731
+    run = semisup.pseudo_label(build, train, test, val=val, per_class=2, thresholds=(0.0, 0.9, 1.0), seeds=[0],
+                               steps=10)
+    assert run.val_accuracy.shape == (3, 1) and np.isfinite(run.val_accuracy).all()
+    assert run.chosen() == run.thresholds[int(np.argmax(run.val_accuracy[:, 0]))]
