@@ -231,3 +231,19 @@ def test_report_per_seed_is_the_report_of_each_seed_with_both_binnings():
         assert row.confidence == pytest.approx(p.max(1).mean())
     with pytest.raises(ValueError, match="one row of predictions per seed"):
         cal.report_per_seed(probs, y, [0, 1])
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_ece_agrees_with_torchmetrics(seed):
+    """The field's implementation (torchmetrics' multiclass top-label calibration error, L1 norm,
+    equal-width bins) gives the same number. Its bins are closed on the left and ours on the right,
+    which matters only for a confidence exactly on an edge: random softmax outputs never are."""
+    from torchmetrics.functional.classification import multiclass_calibration_error
+
+    g = torch.Generator().manual_seed(seed)
+    logits = 3 * torch.randn(2000, 10, generator=g, dtype=torch.float64)
+    probs = logits.softmax(1)
+    y = torch.where(torch.rand(2000, generator=g) < 0.7, probs.argmax(1), torch.randint(0, 10, (2000,), generator=g))
+    for bins in (5, 15, 50):
+        theirs = multiclass_calibration_error(probs.float(), y, num_classes=10, n_bins=bins, norm="l1").item()
+        assert cal.ece(probs.numpy(), y.numpy(), n_bins=bins) == pytest.approx(theirs, abs=1e-5), bins
