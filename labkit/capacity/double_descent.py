@@ -104,7 +104,11 @@ def _check_data(data, name: str) -> Data:
 
 
 def _standardise(X: torch.Tensor, Xt: torch.Tensor) -> tuple:
-    mu, sd = X.mean(0), X.std(0).clamp_min(1e-8)
+    """Centre and scale by the training statistics. A value constant on the training set (a digit's
+    border pixel) is only centred: dividing by its near-zero spread would blow up the test inputs
+    that differ there."""
+    mu, sd = X.mean(0), X.std(0)
+    sd = torch.where(sd > 1e-8, sd, torch.ones_like(sd))
     return (X - mu) / sd, (Xt - mu) / sd
 
 

@@ -8,21 +8,31 @@ __all__ = ["plot_double_descent", "plot_width_sweep", "plot_subspace", "plot_lay
 
 
 def plot_double_descent(curves: dict, threshold: int | None = None, ax=None, xlabel: str = "number of features N",
-                        train: bool = True):
+                        train: bool = True, metric: str = "error"):
     """Mean test error (solid) and training error (dotted) of each :class:`RFCurve` in ``curves``
-    (label -> curve) against its sizes, log x-axis, with the threshold marked."""
+    (label -> curve) against its sizes, log x-axis, with the threshold marked. ``metric="mse"``
+    draws the test squared error of the one-hot fit instead (log y-axis; the loss the fit
+    minimises), without the training curve."""
+    if metric not in ("error", "mse"):
+        raise ValueError(f"metric must be 'error' or 'mse', got {metric!r}")
     fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(7, 4))
     for i, (label, c) in enumerate(curves.items()):
         colour = f"C{i}"
+        if metric == "mse":
+            ax.plot(c.sizes, c.test_mse.mean(0), "o-", color=colour, ms=3, label=f"{label}: test")
+            continue
         ax.plot(c.sizes, c.mean_test_error, "o-", color=colour, ms=3, label=f"{label}: test")
         if train:
             ax.plot(c.sizes, c.mean_train_error, ":", color=colour, label=f"{label}: train")
     if threshold:
         ax.axvline(threshold, color="k", lw=0.8, ls="--")
-        ax.text(threshold, ax.get_ylim()[1], " threshold", va="top", fontsize=8)
     ax.set_xscale("log")
+    if metric == "mse":
+        ax.set_yscale("log")
+    if threshold:
+        ax.text(threshold, ax.get_ylim()[1], " threshold", va="top", fontsize=8)
     ax.set_xlabel(xlabel)
-    ax.set_ylabel("classification error")
+    ax.set_ylabel("classification error" if metric == "error" else "test squared error (one-hot targets)")
     ax.legend(fontsize=7)
     return fig
 
