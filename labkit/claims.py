@@ -26,7 +26,7 @@ def _plain(value):
     if isinstance(value, bool) or value is None or isinstance(value, (int, str)):
         return value
     if isinstance(value, float):
-        return value
+        return value if math.isfinite(value) else str(value)  # JSON has no inf or NaN: "inf", "nan"
     if isinstance(value, dict):
         return {str(k): _plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):

@@ -61,3 +61,14 @@ def test_labkit_seed_sets_the_base_seed_and_says_so(capsys):
     runs = [subprocess.run([sys.executable, "-c", code], env=dict(os.environ, LABKIT_SEED=s), capture_output=True,
                            text=True, check=True).stdout.splitlines()[-1] for s in ("0", "0", "5")]
     assert runs[0] == runs[1] != runs[2]
+
+
+def test_a_claim_with_infinite_or_missing_values_is_valid_json(capsys):
+    """JSON has no inf or NaN: they are shown and published as the words "inf" and "nan"."""
+    import json as _json
+
+    from labkit.claims import Claim, _plain
+
+    record = Claim("t", True, _plain({"never": float("inf"), "none": float("nan"), "x": [1.5, -float("inf")]})).record()
+    text = _json.dumps(record, allow_nan=False)
+    assert _json.loads(text)["measured"] == {"never": "inf", "none": "nan", "x": [1.5, "-inf"]}
