@@ -2,7 +2,8 @@
 
 Used by the lecture tests: ``run_notebook(path, {"acc": "results['ood_acc']"})`` runs every cell
 at the smoke scale and returns the notebook and the JSON-serialisable values of the expressions;
-``run_lecture(path)`` runs a lecture at the class scale and returns its ``results`` dict.
+``run_lecture_on_seeds(path)`` runs a lecture at the class scale on two base seeds at once and
+returns, for each, the notebook, the claims it showed and the seconds it took.
 """
 from __future__ import annotations
 
@@ -46,17 +47,10 @@ def run_notebook(path, expressions: dict | None = None, scale: str = "smoke", ti
     return nb, values
 
 
-def run_lecture(path) -> tuple:
-    """Run a lecture at the class scale (the scale its text describes) with one torch thread: its
-    models are small, and on a shared 2-core machine two competing threads per process are several
-    times slower, with the same numbers. Returns (executed notebook, the notebook's ``results``)."""
-    nb, values = run_notebook(path, {"results": "results"}, scale="class", env={"OMP_NUM_THREADS": "1"})
-    return nb, values["results"]
-
-
 def run_lecture_on(path, base_seed: int) -> tuple:
-    """Like :func:`run_lecture`, with ``LABKIT_SEED=base_seed``: the lecture's claims on seeds other
-    than its own. Returns (executed notebook, its claims as dicts, seconds it took)."""
+    """Run a lecture at the class scale (the scale its text describes) with ``LABKIT_SEED=base_seed``
+    and one torch thread: its models are small, and on a shared 2-core machine two competing threads
+    per process are several times slower, with the same numbers. Returns (executed notebook, its claims as dicts, seconds it took)."""
     from labkit.claims import read
 
     start = time.perf_counter()
@@ -81,12 +75,6 @@ def assert_claims_hold(claims: list, minimum: int = 1) -> None:
     failed = [f"{c['text']} (measured {c['measured']}, expected {c['expected']}, seeds {c['seeds']})"
               for c in claims if not c["holds"]]
     assert not failed, "claims that did not hold:\n  " + "\n  ".join(failed)
-
-
-def assert_ran_at_class_scale(nb, results) -> None:
-    """The lecture ran at the class scale, every cell without an error or a warning."""
-    assert results["scale"] == "class"
-    assert_ran_cleanly(nb, scale="class")
 
 
 def outputs_text(nb) -> str:
