@@ -37,6 +37,23 @@ def test_follows_the_lecture_pattern(path):
         f"{path.name} needs tests/lectures/test_lecture_{key}.py asserting its claims"
 
 
+def test_every_notebook_opens_with_the_same_collapsed_setup_cell():
+    """The setup cell of lectures/README.md, the same in every lecture and assignment, its source
+    hidden in JupyterLab and shown as a form on Colab, so that the title comes first."""
+    root = Path(__file__).resolve().parents[2]
+    readme = (root / "lectures" / "README.md").read_text()
+    expected = readme.split("## The setup cell\n```python\n", 1)[1].split("```", 1)[0].rstrip("\n")
+    notebooks = LECTURES + sorted((root / "course" / "source").glob("*/*.ipynb"))
+    assert len(notebooks) >= 15
+    for path in notebooks:
+        cells = nbformat.read(path, as_version=4).cells
+        setup = next(c for c in cells if c.cell_type == "code")
+        assert setup.source == expected, f"{path.name}: the setup cell differs from lectures/README.md's"
+        assert setup.source.startswith("# @title ") and cells.index(setup) == 1, path.name
+        assert setup.metadata.get("jupyter", {}).get("source_hidden") is True, path.name
+        assert setup.metadata.get("cellView") == "form", path.name
+
+
 # what a student reads is about the subject: how the course measures and tests itself lives in
 # lectures/README.md, benchmarks/README.md and tests/
 PLUMBING = re.compile(r"OMP_NUM_THREADS|pytest|tests/|notebook_runner|benchmarks/\w+\.py|load average|--threads"
