@@ -149,7 +149,7 @@ def _accuracies(members, data: Data) -> np.ndarray:
 def subspace_sweep(build: Callable[[], nn.Module], train: Data, test: Data | None, dims: Sequence[int],
                    seeds: Sequence[int] = (0, 1, 2), epochs: int = 20, batch_size: int = 128,
                    lr: float = 0.05, full_lr: float = 1e-3, lr_dim: int | None = None, device=None,
-                   progress: bool | None = False) -> SubspaceSweep:
+                   progress: bool | None = None) -> SubspaceSweep:
     """Train ``build()`` in subspaces of every d in ``dims`` and in full, for every seed.
 
     For each seed s, every d trains at once in one run of labkit's loop: member d is

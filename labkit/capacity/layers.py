@@ -88,9 +88,8 @@ def layer_robustness(build: Callable[[], nn.Module], train: Data, test: Data, *,
     if not hasattr(model, "block_names"):
         raise TypeError("layer_robustness needs a labkit BlockNet (lk.models.make_model) with named blocks")
     snap = Snapshot(early_steps)
-    options.setdefault("progress", False)
     options.setdefault("eval_every", 0)
-    fit(model, train, epochs=epochs, seed=seed, callbacks=[snap], **options)
+    fit(model, train, epochs=epochs, seed=seed, callbacks=[snap], **{"desc": f"layer test, seed {seed}:", **options})
     if "checkpoint" not in snap.states:
         raise ValueError(f"training ran fewer than early_steps = {early_steps} steps; lower early_steps")
     runtime.seed_everything(rerandom_seed)

@@ -69,7 +69,7 @@ class _Rows:
 
 
 def fit_mimo(model: MIMONet, train: Data, *, epochs: int = 20, batch_size: int = 128, seed: int | None = None,
-             device=None, progress: bool | None = False, **options):
+             device=None, progress: bool | None = None, **options):
     """Train a :class:`MIMONet` in place: each step, B rows of M independent training examples.
 
     ``options`` go to the loop (``lr``, ``optimizer``, ``weight_decay``, ...). Returns the History.

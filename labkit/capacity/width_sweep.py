@@ -48,11 +48,11 @@ def width_sweep(build: Callable[[int], nn.Module], train: Data, test: Data, widt
     widths = np.asarray([check_positive_int(w, "width") for w in widths])
     if widths.size == 0:
         raise ValueError("widths is empty; give at least one width")
-    options.setdefault("progress", False)
     options.setdefault("eval_every", 0)
     params, tr_err, te_err, seconds = [], [], [], 0.0
     for w in widths:
-        ens, history = fit_many(lambda w=w: build(int(w)), train, seeds=seeds, epochs=epochs, **options)
+        ens, history = fit_many(lambda w=w: build(int(w)), train, seeds=seeds, epochs=epochs,
+                                **{"desc": f"width {int(w)} of {int(widths.max())}:", **options})
         params.append(sum(p.numel() for p in build(int(w)).parameters()))
         tr_err.append([1 - e.accuracy for e in ens.evaluate(train)])
         te_err.append([1 - e.accuracy for e in ens.evaluate(test)])

@@ -207,7 +207,6 @@ def track(model, train: Data, tracker: ContingencyTracker, *, seeds: Sequence[in
     if not isinstance(tracker, ContingencyTracker):
         raise TypeError("tracker must be a ContingencyTracker")
     callbacks = list(fit_kwargs.pop("callbacks", ())) + [tracker]
-    fit_kwargs.setdefault("progress", False)
     if seeds is None:
         if not isinstance(model, nn.Module):
             raise TypeError("model must be an nn.Module (or pass seeds=[...] and a function that builds one)")

@@ -52,7 +52,7 @@ def shortcut_sweep(train: Data, test: Data, ps: Sequence[float] = (0.0, 0.5, 0.9
             iid = inject_shortcut(test, kind, p=float(p), seed=10_000 + seed, patch_size=patch_size)
             runtime.seed_everything(seed)
             net = build(tr)
-            fit(net, tr, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, progress=False)
+            fit(net, tr, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed)
             rows.append({"p": float(p), "seed": int(seed), "train_acc": evaluate(net, tr).accuracy,
                          "iid_acc": evaluate(net, iid).accuracy,
                          "ood_shuffle_acc": evaluate(net, shuffled).accuracy,

@@ -113,7 +113,7 @@ def _train_members(members, clean: Data, skewed: Data, runs: list, plan, optimiz
         inputs, route = {"x": inputs[SOURCES[int(used[0])]]}, None
     return train_members(members, clean.to(device), PlanBatches(plan, len(members), device=device),
                          optimizer=optimizer, lr=base_lr(optimizer, lr), inputs=inputs, route=route,
-                         update_scale=scales, eval_every=0, progress=False, single=single)
+                         update_scale=scales, eval_every=0, single=single)
 
 
 def train_blockwise(model: BlockNet, clean: Data, skewed: Data, sources="skewed", *, epochs: int = 10,

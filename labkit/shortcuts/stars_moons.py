@@ -61,6 +61,6 @@ def stars_moons_experiment(arch: str = "fc", rule: float = 1.0, size: int = 32, 
     runtime.seed_everything(seed)
     model = stars_moons_model(arch, train.input_shape, hidden=hidden, width=width, depth=depth)
     start = time.perf_counter()
-    fit(model, train, epochs=epochs, batch_size=batch_size, optimizer="adam", lr=lr, seed=seed, progress=False)
+    fit(model, train, epochs=epochs, batch_size=batch_size, optimizer="adam", lr=lr, seed=seed)
     accs = [evaluate(model, d).accuracy for d in (train, iid, ood)]
     return StarsMoonsResult(arch, float(rule), *accs, seconds=time.perf_counter() - start, model=model)

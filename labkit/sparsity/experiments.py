@@ -37,7 +37,7 @@ def prune_and_finetune(model: nn.Module, masks: dict, train, test, *, epochs: in
     pruned = apply_masks(copy.deepcopy(model), masks)
     before = evaluate(pruned, test).accuracy
     if epochs:
-        fit(pruned, train, epochs=epochs, seed=seed, masks=masks, progress=False, **options)
+        fit(pruned, train, epochs=epochs, seed=seed, masks=masks, **options)
     return pruned, {"before": before, "after": evaluate(pruned, test).accuracy}
 
 
@@ -101,7 +101,7 @@ def lottery_ticket(build: Callable[[], nn.Module], train, test, *, sparsity_targ
     for r in range(1, rounds + 1):
         net = copy.deepcopy(init)
         net.load_state_dict(theta0)
-        fit(net, train, epochs=epochs, seed=seed, masks=masks, progress=False, **options)
+        fit(net, train, epochs=epochs, seed=seed, masks=masks, **options)
         if r == 1:
             dense_acc = evaluate(net, test).accuracy
         masks = global_magnitude_masks(net, 1 - keep ** r)
@@ -109,7 +109,7 @@ def lottery_ticket(build: Callable[[], nn.Module], train, test, *, sparsity_targ
     def train_under_mask(start_state):
         net = copy.deepcopy(init)
         net.load_state_dict(start_state)
-        fit(net, train, epochs=epochs, seed=seed, masks=masks, progress=False, **options)
+        fit(net, train, epochs=epochs, seed=seed, masks=masks, **options)
         return evaluate(net, test).accuracy
 
     runtime.seed_everything(reinit_seed)

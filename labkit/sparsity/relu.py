@@ -106,7 +106,7 @@ def dying_relu_run(build, train, *, lr: float, epochs: int, bias: float | None =
     if bias is not None:
         set_biases(model, bias)
     dead_before = relu_activity(model, train.X).dead_overall
-    history = fit(model, train, epochs=epochs, seed=seed, lr=lr, optimizer=optimizer, progress=False, **options)
+    history = fit(model, train, epochs=epochs, seed=seed, lr=lr, optimizer=optimizer, **options)
     loss = float(np.mean(history.loss[-max(1, len(history.loss) // 10):]))
     stats = relu_activity(model, train.X)
     return {"lr": lr, "bias": bias, "dead before": dead_before, "dead": stats.dead_overall,

@@ -61,7 +61,8 @@ def build_members(build: Callable[[], nn.Module], seeds: Sequence[int], device) 
 
 
 _LOOP_OPTIONS = ("optimizer", "lr", "weight_decay", "momentum", "schedule", "warmup", "loss",
-                 "label_smoothing", "weights", "update_scale", "masks", "callbacks", "eval_every", "amp")
+                 "label_smoothing", "weights", "update_scale", "masks", "callbacks", "eval_every", "amp",
+                 "desc")  # desc: what the progress bar says it is doing
 
 
 def fit(model: nn.Module, train, val=None, *, epochs: int | None = None, steps: int | None = None,
@@ -136,7 +137,7 @@ class SubsetRuns:
 
 
 def fit_subsets(build: Callable[[], nn.Module], train: Data, subsets: Sequence, *, seeds: Sequence[int] = (0,),
-                steps: int = 300, batch_size: int = 128, device=None, progress: bool | None = False,
+                steps: int = 300, batch_size: int = 128, device=None, progress: bool | None = None,
                 paired: bool = False, **options) -> SubsetRuns:
     """Train one model per (subset, seed) pair, each on its own subset of ``train``, all at once.
 

@@ -54,6 +54,14 @@ def test_every_notebook_opens_with_the_same_collapsed_setup_cell():
         assert setup.metadata.get("cellView") == "form", path.name
 
 
+@pytest.mark.parametrize("path", LECTURES, ids=[p.stem for p in LECTURES])
+def test_long_work_shows_its_progress(path):
+    """No lecture turns the training bars off: a long cell shows what it is doing (the tests turn
+    the bars off for the whole run with LABKIT_PROGRESS=0, nbgrader with NBGRADER_EXECUTION)."""
+    for cell in nbformat.read(path, as_version=4).cells:
+        assert "progress=False" not in cell.source, cell.source[:80]
+
+
 # what a student reads is about the subject: how the course measures and tests itself lives in
 # lectures/README.md, benchmarks/README.md and tests/
 PLUMBING = re.compile(r"OMP_NUM_THREADS|pytest|tests/|notebook_runner|benchmarks/\w+\.py|load average|--threads"
