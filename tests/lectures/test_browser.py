@@ -2,10 +2,10 @@
 
 The tests start their own JupyterLab (a token, a free port, the smoke scale, throw-away settings and
 runtime folders) on temporary copies of the notebooks, so nothing they run or save touches the
-repository. L1: the widget cell runs alone; the test clicks the button and moves the slider. L2 and
-L3: the whole notebook runs (Run All Cells, at the smoke scale), then the test changes the widget's
-controls. Each time the test waits for the widget's output to change, and saves a screenshot to
-artifacts/L<n>_widget.png. The widget cell is found by what it calls, not by its position, so the
+repository. L1: the widget cell runs alone; the test clicks the button and moves the slider. L2 to
+L7: the whole notebook runs (Run All Cells, at the smoke scale), then the test changes the widget's
+controls (L4 to L7: its first slider, one step with the keyboard). Each time the test waits for the
+widget's output to change, and saves a screenshot to artifacts/L<n>_widget.png. The widget cell is found by what it calls, not by its position, so the
 notebooks can change around it. Everything started is stopped in a ``finally``.
 
 Needs Debian's Chromium (``sudo apt-get install chromium``; ``make test`` installs it where it can);
@@ -38,8 +38,8 @@ def jupyterlab(tmp_path):
     """A JupyterLab server on the repository, at the smoke scale; yields its base URL and token."""
     served = tmp_path / "course"
     (served / "lectures").mkdir(parents=True)
-    for name in ("L1_shortcuts", "L2_difficulty", "L3_contingency"):
-        shutil.copy2(ROOT / "lectures" / f"{name}.ipynb", served / "lectures")
+    for path in (ROOT / "lectures").glob("L*.ipynb"):
+        shutil.copy2(path, served / "lectures")
     settings = {
         # attach every cell to the page, so the widget cell can be found without scrolling tricks
         "notebook-extension/tracker": {"windowingMode": "none"},
@@ -210,3 +210,41 @@ def test_l3_table_explorer_renders_and_responds(jupyterlab):
         finally:
             browser.close()
     assert (ARTIFACTS / "L3_widget.png").stat().st_size > 1000
+
+
+# L4-L7: picture widgets (lk.viz.picture_widget): the widget's box has its own CSS class
+PICTURE_WIDGETS = [("L4_few_labels.ipynb", "active.active_widget(", "lk-active"),
+                   ("L5_calibration.ipynb", "cal.temperature_widget(", "lk-temperature"),
+                   ("L6_capacity.ipynb", "cap.double_descent_widget(", "labkit-double-descent"),
+                   ("L7_sparsity.ipynb", "sp.pruning_widget(", "labkit-pruning")]
+
+
+@pytest.mark.timeout(600)
+@pytest.mark.parametrize("notebook, call, css", PICTURE_WIDGETS, ids=[n.split("_")[0] for n, _, _ in PICTURE_WIDGETS])
+def test_picture_widget_renders_and_responds(jupyterlab, notebook, call, css):
+    base, token = jupyterlab
+    ARTIFACTS.mkdir(exist_ok=True)
+    shot = ARTIFACTS / f"{notebook.split('_')[0]}_widget.png"
+    with sync_playwright() as pw:
+        browser = _launch(pw)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            cell = _open_and_run_all(page, base, token, notebook, call)
+            box = cell.locator(f".{css}").first
+            picture = box.locator("img").first
+            _wait_for_widget(page, picture, 480_000)  # the whole notebook runs first
+            summary = box.locator(f".{css}-summary")
+            expect(summary).not_to_contain_text("computing", timeout=120_000)
+            cell.scroll_into_view_if_needed()
+            first_png, first_text = picture.get_attribute("src"), summary.inner_text()
+            handle = box.locator(".noUi-handle").first  # one step up: the picture is drawn again
+            handle.focus()
+            handle.press("ArrowRight")
+            expect(picture).not_to_have_attribute("src", first_png, timeout=120_000)
+            expect(summary).not_to_contain_text("computing", timeout=120_000)
+            assert summary.inner_text() != first_text
+            page.wait_for_timeout(500)
+            box.screenshot(path=str(shot))
+        finally:
+            browser.close()
+    assert shot.stat().st_size > 1000
