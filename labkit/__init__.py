@@ -39,7 +39,7 @@ __version__ = "0.2.0"
 # A lecture may have several packages (L4: active, semisup, pu); its notebook, assignment and
 # lecture test are then named after the lecture's topic (lectures/L4_few_labels.ipynb).
 LECTURES = {"shortcuts": "L1", "difficulty": "L2", "contingency": "L3", "active": "L4", "semisup": "L4", "pu": "L4",
-            "calibration": "L5", "capacity": "L6", "sparsity": "L7"}
+            "calibration": "L5", "capacity": "L6", "sparsity": "L7", "randconv": "L7"}
 _LAZY = ("checks", "probes", "viz", *LECTURES)
 _ALIASES = {"plots": "viz"}
 

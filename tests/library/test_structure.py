@@ -76,6 +76,7 @@ def test_every_lecture_has_its_package_notebook_assignment_and_tests(key):
     number = lk.LECTURES[key][1:]
     topic = lecture_topic(key)
     assert (LABKIT / key / "__init__.py").exists(), f"labkit/{key}/ is missing"
+    assert getattr(lk, key).__name__ == f"labkit.{key}", f"lk.{key} is not reachable"
     assert (ROOT / "lectures" / f"L{number}_{topic}.ipynb").exists(), f"lectures/L{number}_{topic}.ipynb is missing"
     assert (ROOT / "course" / "source" / f"{int(number):02d}-{topic}").is_dir(), f"course/source/{int(number):02d}-{topic}/"
     assert (ROOT / "tests" / "library" / f"test_{key}.py").exists()
