@@ -91,6 +91,15 @@ class Data:
         return self.X.reshape(len(self), -1).cpu().numpy()
 
 
+def as_data(data, name: str = "data") -> Data:
+    """Accept a labkit Data or an ``(X, y)`` pair."""
+    if isinstance(data, Data):
+        return data
+    if isinstance(data, (tuple, list)) and len(data) == 2:
+        return Data(data[0], data[1], name=name)
+    raise TypeError(f"{name} must be a labkit Data or an (X, y) pair, got {type(data).__name__}")
+
+
 class Splits(NamedTuple):
     train: Data
     val: Data

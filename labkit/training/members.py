@@ -25,9 +25,9 @@ from torch import nn
 from torch.func import functional_call, stack_module_state, vmap
 
 from .. import runtime
-from ..data.core import Data
+from ..data.core import Data, as_data
 from ..validation import check_features, check_positive_int
-from .results import Evaluation
+from .results import Evaluation, evaluation_from_logits
 
 
 def has_batchnorm(model: nn.Module) -> bool:
@@ -107,7 +107,6 @@ class _Members:
 
     def evaluate(self, data) -> list:
         """One :class:`~labkit.training.Evaluation` per member."""
-        from .evaluation import as_data, evaluation_from_logits
         data = as_data(data)
         return [evaluation_from_logits(lg, data.y) for lg in self.predict_logits(data.X)]
 

@@ -5,6 +5,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
+import torch.nn.functional as F
+
+from ..validation import check_labels
 
 
 @dataclass
@@ -108,3 +111,13 @@ class Evaluation:
 
     def __repr__(self) -> str:
         return f"Evaluation(accuracy={self.accuracy:.4f}, loss={self.loss:.4f}, n={len(self.preds)})"
+
+
+def evaluation_from_logits(logits: torch.Tensor, y) -> Evaluation:
+    """An :class:`Evaluation` from logits [N, K] and labels [N]."""
+    y = check_labels(y, n=len(logits), n_classes=logits.shape[1]).to(logits.device)
+    losses = F.cross_entropy(logits, y, reduction="none")
+    preds = logits.argmax(1)
+    correct = preds == y
+    return Evaluation(accuracy=correct.float().mean().item(), loss=losses.mean().item(), logits=logits.cpu(),
+                      probs=logits.softmax(1).cpu(), preds=preds.cpu(), losses=losses.cpu(), correct=correct.cpu())
