@@ -16,7 +16,7 @@ from .build import COURSE, REPO
 
 PROBE = r'''
 import json, os, resource, socket
-paths = json.loads({paths!r})
+paths, targets = json.loads({paths!r}), json.loads({targets!r})
 seen = {{}}
 for p in paths:
     entry = {{"exists": os.path.exists(p), "readable": False}}
@@ -30,7 +30,7 @@ for p in paths:
         pass
     seen[p] = entry
 net = {{}}
-for host, port in [("1.1.1.1", 53), ("8.8.8.8", 443), ("127.0.0.1", 22)]:
+for host, port in targets:
     try:
         socket.create_connection((host, port), timeout=2).close()
         net[f"{{host}}:{{port}}"] = "open"
@@ -53,13 +53,23 @@ def secret_paths(course: Path = COURSE) -> list:
     ]]
 
 
-def probe(course: Path = COURSE, paths: list | None = None, kernel_manager_class=None) -> dict:
+# addresses outside the sandbox: two public ones, and the host's own ssh port (a listener the test
+# starts on the host's loopback is the positive control: a plain kernel reaches it)
+TARGETS = [("1.1.1.1", 53), ("8.8.8.8", 443), ("127.0.0.1", 22)]
+
+
+def probe(course: Path = COURSE, paths: list | None = None, kernel_manager_class=None, targets=()) -> dict:
+    """Run the probe in a grading kernel (``kernel_manager_class``: the sandbox by default) and return
+    its report: ``paths`` (exists, readable), ``network`` (``host:port`` -> "open" or the error's
+    name) for :data:`TARGETS` and the extra ``targets``, ``limits``, ``pid``, ``env``, ``cwd``, ``listdir``."""
     from nbclient import NotebookClient
 
     from .sandbox import SandboxKernelManager
 
     paths = secret_paths(course) if paths is None else [str(p) for p in paths]
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(PROBE.format(paths=json.dumps(paths)))])
+    targets = [list(t) for t in TARGETS + list(targets)]
+    code = PROBE.format(paths=json.dumps(paths), targets=json.dumps(targets))
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)])
     with tempfile.TemporaryDirectory(prefix="probe-", dir=course) as work:
         Path(work, "data.csv").write_text("x,y\n1,2\n")
         Path(work, "answers.ipynb").write_text("{}")

@@ -1,5 +1,6 @@
 """The grading sandbox: a student's code, run the way autograde runs it, cannot see the
 instructor's files or reach the network, and has resource limits."""
+import socket
 import sys
 from pathlib import Path
 
@@ -10,6 +11,17 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "course"))
 
 from grader import probe  # noqa: E402
+from grader.sandbox import SandboxKernelManager  # noqa: E402
+
+
+@pytest.fixture
+def listener():
+    """A TCP server on the host's loopback, listening (the kernel completes the connection without
+    an accept): what a student's code outside any sandbox would reach. Yields (host, port)."""
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(8)
+        yield server.getsockname()
 
 
 @pytest.fixture(scope="module")
@@ -27,26 +39,32 @@ def course_with_secrets(tmp_path_factory):
 
 @pytest.mark.sandbox  # skipped with the install command where bwrap is missing (tests/conftest.py)
 @pytest.mark.slow
-def test_student_code_sees_none_of_the_instructors_files(course_with_secrets):
+def test_student_code_sees_none_of_the_instructors_files(course_with_secrets, listener):
     paths = probe.secret_paths(course_with_secrets)
-    report = probe.probe(course_with_secrets, paths)
+    report = probe.probe(course_with_secrets, paths, targets=[listener])
     exposed = {p: v for p, v in report["paths"].items() if v["exists"] or v["readable"]}
     assert exposed == {}
     assert all(v != "open" for v in report["network"].values()), report["network"]
+    assert f"{listener[0]}:{listener[1]}" in report["network"]  # the host's own listener is not reachable
     assert probe.sealed(report)
     # the working folder holds the data files, not the notebooks (which carry the restored tests)
     assert report["listdir"] == ["data.csv"]
-    limits = report["limits"]
-    assert 0 < limits["AS"] <= 8 * 2**30 and 0 < limits["CPU"] <= 3600 and 0 < limits["FSIZE"] <= 2**30
+    limits, configured = report["limits"], SandboxKernelManager()
+    assert limits["AS"] == configured.memory_limit == 6 * 2**30      # the values the sandbox is configured with
+    assert limits["CPU"] == configured.cpu_limit == 900
+    assert limits["FSIZE"] == configured.file_size_limit == 64 * 2**20
     assert report["pid"] < 10, "the kernel runs in its own process namespace"
     assert "HOME" in report["env"] and not any(k.startswith(("SSH_", "AWS_", "GITHUB_")) for k in report["env"])
 
 
 @pytest.mark.slow
-def test_the_probe_does_find_files_when_there_is_no_sandbox(course_with_secrets):
-    """The check above can fail: a plain kernel reads the instructor's files."""
+def test_the_probe_does_find_files_when_there_is_no_sandbox(course_with_secrets, listener):
+    """The check above can fail: a plain kernel reads the instructor's files and reaches the host's
+    listener (the positive control of the network check, which holds on an offline machine too)."""
     report = probe.probe(course_with_secrets, probe.secret_paths(course_with_secrets),
-                         kernel_manager_class=AsyncKernelManager)
+                         kernel_manager_class=AsyncKernelManager, targets=[listener])
+    assert report["network"][f"{listener[0]}:{listener[1]}"] == "open"
+    assert report["limits"]["AS"] != 6 * 2**30  # no sandbox, no limit of its size
     assert report["paths"][str(course_with_secrets / "gradebook.db")]["readable"]
     assert report["paths"][str(course_with_secrets / "source")]["readable"]
     assert not probe.sealed(report)
