@@ -115,7 +115,8 @@ def _open_and_run_all(page, base, token, notebook, widget_call):
     def run_all():
         page.locator(".lm-MenuBar-item", has_text="Run").first.click()
         page.locator(".lm-Menu-item:visible", has_text="Run All Cells").first.click()
-    _until_the_kernel_takes(page.locator(".jp-Notebook .jp-CodeCell").first, run_all)
+    # the first code cell is the setup cell, whose source (and prompt) is collapsed: watch the second
+    _until_the_kernel_takes(page.locator(".jp-Notebook .jp-CodeCell").nth(1), run_all)
     return cell
 
 
