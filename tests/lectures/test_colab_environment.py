@@ -45,7 +45,7 @@ CACHE = ROOT / ".cache" / "colab-env"
 VENV = CACHE / "venv"
 LOCAL_TORCH = "torch==2.13.0"  # the CPU wheel this machine has, in place of Colab's CUDA build
 LEFT_OUT = {"torchvision"}
-ADDED_BY_THE_COURSE = {"labkit", "mnist1d"}
+ADDED_BY_THE_COURSE = {"labkit", "mnist1d", "cleanlab"}
 LECTURES = sorted((ROOT / "lectures").glob("L*.ipynb"))
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
