@@ -25,6 +25,12 @@ c.CourseDirectory.db_url = "sqlite:///" + os.path.join(HERE, "gradebook.db")
 c.FileNameCollectorPlugin.named_regexp = (
     r".*/extracted/(?:.*/)?(?P<student_id>[^/_]+)[_/](?P<file_id>[^/_][^/]*\.ipynb)$")
 
+# --- deadlines ---------------------------------------------------------------------------------
+# Due dates, late penalties and extensions are set in deadlines.toml (grader/deadlines.py);
+# python -m grader autograde and lms import write the due dates into the gradebook.
+c.AssignLatePenalties.plugin_class = "grader.deadlines.PerDayPenalty"
+c.PerDayPenalty.deadlines = os.path.join(HERE, "deadlines.toml")
+
 # --- exercises ---------------------------------------------------------------------------------
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"

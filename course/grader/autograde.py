@@ -160,6 +160,20 @@ def _config(app, section: str, name: str, default):
     return app.config[section][name] if name in app.config.get(section, {}) else default
 
 
+def sync_deadlines(app, assignments: list | None = None) -> list:
+    """Write the due dates of deadlines.toml (``PerDayPenalty.deadlines``) into the gradebook, for
+    ``assignments`` (default: all it names); returns one line per assignment."""
+    from .deadlines import load, sync
+
+    path = _config(app, "PerDayPenalty", "deadlines", "")
+    deadlines = load(Path(path)) if path else {}
+    source = Path(app.coursedir.root) / app.coursedir.source_directory
+    known = sorted(p.name for p in source.iterdir() if p.is_dir()) if source.is_dir() else []
+    if assignments is not None:
+        deadlines = {a: d for a, d in deadlines.items() if a in assignments}
+    return sync(app.coursedir.db_url, deadlines, known) if deadlines else []
+
+
 def compute_reference(app, assignment: str) -> None:
     """The reference solution's records, computed once here so that no grading process has to."""
     from .records import solution_records
@@ -215,6 +229,7 @@ def autograde(assignment: str, *, patterns=("*",), force=False, jobs=None, shard
     cd = app.coursedir
     course = Path(cd.root)
     notebooks = _check_course(app, assignment)
+    sync_deadlines(app, [assignment])
     found, empty = submissions(cd, assignment, list(patterns))
     chosen = shard_of(found, shard)
     report = Report(assignment, empty=shard_of(empty, shard))
