@@ -10,6 +10,9 @@
                      this on its own when needed)
     publish DIR      write the student edition (a git repository students clone and Colab opens)
                      into DIR: --repo URL --assignments A[,B...] [--solutions A[,B...]]
+    deadlines        write the due dates of deadlines.toml into the gradebook and show the policies
+    lms import SYSTEM ZIP A   file an LMS's download (canvas, moodle) as submitted/<id>/A/
+    lms export SYSTEM A --to FILE [--feedback ZIP]   grades (and feedback) as the LMS imports them
     time ASSIGNMENT  grade a generated class in a scratch course with --jobs 1 and --jobs N and
                      report the speed-up (uses the test fixtures in tests/course/)
 """
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 
 def main(argv=None) -> int:
@@ -52,6 +56,26 @@ def main(argv=None) -> int:
     pub.add_argument("--solutions", action="append", default=[], metavar="A[,B...]",
                      help="assignments whose solutions to publish (after their deadline)")
     pub.add_argument("--branch", default=None, help="the branch students clone (default: the edition's, or main)")
+    sub.add_parser("deadlines", help="write deadlines.toml's due dates into the gradebook")
+    lms = sub.add_parser("lms", help="an LMS's download in, grades and feedback out (canvas, moodle)")
+    lms_sub = lms.add_subparsers(dest="action", required=True)
+    li = lms_sub.add_parser("import", help="file an LMS's download-all zip as submitted/<id>/<assignment>/")
+    li.add_argument("system", choices=("canvas", "moodle"))
+    li.add_argument("zip")
+    li.add_argument("assignment")
+    li.add_argument("--worksheet", help="Moodle: the assignment's grading worksheet (e-mails and submission times)")
+    li.add_argument("--timezone", help="Moodle: the time zone of the worksheet's times (default: this machine's)")
+    le = lms_sub.add_parser("export", help="grades as the LMS imports them, and the feedback as its upload zip")
+    le.add_argument("system", choices=("canvas", "moodle"))
+    le.add_argument("assignment")
+    le.add_argument("--to", required=True, metavar="FILE", help="the grade file to write")
+    le.add_argument("--feedback", metavar="ZIP", help="also zip the feedback (nbgrader generate_feedback) for upload")
+    le.add_argument("--worksheet", help="Moodle: the grading worksheet downloaded from Moodle (filled into --to)")
+    le.add_argument("--column", help="Canvas: the assignment's column as in Canvas's gradebook export, "
+                    "e.g. 'Warm-up (4711)' (default: the assignment's name, which Canvas makes a new column)")
+    le.add_argument("--points", type=float, help="Canvas: the assignment's points possible (scores are scaled to it)")
+    le.add_argument("--partial", action="store_true",
+                    help="also send scores whose written answers are not graded yet")
     t = sub.add_parser("time", help="time the autograding of a generated class")
     t.add_argument("assignment")
     t.add_argument("--students", type=int, default=30)
@@ -80,8 +104,6 @@ def main(argv=None) -> int:
             print(line)
         return 0 if probe.sealed(report) else 1
     if args.command == "reference":
-        from pathlib import Path
-
         from .build import COURSE
         from .records import solution_records
 
@@ -118,6 +140,29 @@ def main(argv=None) -> int:
         for line in report.lines():
             print(line)
         return 0
+    if args.command in ("deadlines", "lms"):
+        from .deadlines import DeadlineError
+
+        try:
+            if args.command == "deadlines":
+                lines = _deadlines()
+            elif args.action == "import":
+                from .lms import import_download
+
+                report = import_download(args.system, args.zip, args.assignment, worksheet=args.worksheet,
+                                         timezone=args.timezone)
+                lines = report.lines()
+            else:
+                from .lms import export
+
+                lines = export(args.system, args.assignment, Path(args.to), feedback=args.feedback,
+                               worksheet=args.worksheet, column=args.column, points=args.points, partial=args.partial)
+        except (ValueError, DeadlineError) as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
+        for line in lines:
+            print(line)
+        return 0
     if args.command == "time":
         # the synthetic class is built with the test suite's fixtures (tests/course/)
         from .build import REPO
@@ -128,6 +173,17 @@ def main(argv=None) -> int:
         timing.report(args.assignment, args.students, [int(j) for j in args.jobs.split(",")])
         return 0
     return 2
+
+
+def _deadlines() -> list:
+    from .deadlines import load, sync
+    from .lms import Course
+
+    course = Course(".")
+    path = course.config.get("PerDayPenalty", {}).get("deadlines", "")
+    known = sorted(p.name for p in (course.root / course.cd.source_directory).iterdir() if p.is_dir())
+    lines = sync(course.cd.db_url, load(Path(path)), known) if path else []
+    return lines or [f"no assignment has a due date in {path or 'deadlines.toml'}"]
 
 
 if __name__ == "__main__":

@@ -13,11 +13,11 @@ keeps nbgrader's own late policy (``LateSubmissionPlugin.penalty_method``, "none
 from __future__ import annotations
 
 import math
-import tomllib
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 
+import tomllib
 from nbgrader.plugins import LateSubmissionPlugin
 from traitlets import Unicode
 
