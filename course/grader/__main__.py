@@ -98,7 +98,12 @@ def main(argv=None) -> int:
         return build.check()
     if args.command == "sandbox":
         from . import probe
+        from .sandbox import find_bwrap, sandbox_disabled, userns_problem
 
+        problem = None if sandbox_disabled() else userns_problem(find_bwrap())
+        if problem:
+            print(problem, file=sys.stderr)
+            return 1
         report = probe.probe()
         for line in probe.describe(report):
             print(line)

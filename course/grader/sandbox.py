@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -57,6 +58,47 @@ def find_bwrap() -> str:
             "(Debian/Ubuntu: `sudo apt-get install bubblewrap`; Fedora: `sudo dnf install bubblewrap`). "
             "Only for notebooks you trust, LABKIT_GRADING_SANDBOX=off grades without the sandbox.")
     return path
+
+
+APPARMOR_SWITCH = Path("/proc/sys/kernel/apparmor_restrict_unprivileged_userns")
+APPARMOR_FIX = """\
+Ubuntu 23.10 and later let AppArmor forbid unprivileged user namespaces
+(kernel.apparmor_restrict_unprivileged_userns = 1), which bubblewrap needs for its sandbox.
+Allow bwrap alone, with an AppArmor profile (as root):
+    cat > /etc/apparmor.d/bwrap <<'EOF'
+    abi <abi/4.0>,
+    include <tunables/global>
+    profile bwrap {bwrap} flags=(unconfined) {{
+      userns,
+      include if exists <local/bwrap>
+    }}
+    EOF
+    systemctl reload apparmor
+or lift the restriction for every program until the next boot:
+    sysctl -w kernel.apparmor_restrict_unprivileged_userns=0
+(course/README.md, "The grading machine")."""
+
+
+_CHECKED = set()  # bwrap paths seen to work in this process
+
+
+def userns_problem(bwrap: str, switch: Path = APPARMOR_SWITCH) -> str | None:
+    """None when bwrap can make its namespaces here; else what is wrong and how to fix it."""
+    proc = subprocess.run([bwrap, "--unshare-all", "--ro-bind", "/", "/", "true"], capture_output=True,
+                          text=True, timeout=30)
+    if proc.returncode == 0:
+        _CHECKED.add(bwrap)
+        return None
+    why = (proc.stderr or proc.stdout).strip() or f"exit code {proc.returncode}"
+    try:
+        restricted = switch.read_text().strip() == "1"
+    except OSError:
+        restricted = False
+    if restricted:
+        return f"bwrap cannot start its sandbox ({why}).\n" + APPARMOR_FIX.format(bwrap=bwrap)
+    return (f"bwrap cannot start its sandbox ({why}). Unprivileged user namespaces may be off "
+            "(sysctl kernel.unprivileged_userns_clone, user.max_user_namespaces) or forbidden in this "
+            "container (docker: --security-opt seccomp=unconfined, or run the grading on the host).")
 
 
 def _package_dir(name: str) -> Path:
@@ -167,7 +209,10 @@ class SandboxKernelManager(AsyncKernelManager):
 
     async def _async_pre_start_kernel(self, **kw):
         if self._sandboxed():
-            find_bwrap()
+            bwrap = find_bwrap()
+            problem = None if bwrap in _CHECKED else userns_problem(bwrap)
+            if problem:
+                raise RuntimeError(problem)
             self._cwd = kw.get("cwd") or os.getcwd()
             self._private = tempfile.mkdtemp(prefix="grader-")
             self.transport = "ipc"

@@ -76,3 +76,27 @@ def test_missing_bubblewrap_is_explained(monkeypatch):
     monkeypatch.setattr(sandbox.shutil, "which", lambda name: None)
     with pytest.raises(RuntimeError, match="apt-get install bubblewrap"):
         sandbox.find_bwrap()
+
+
+def _fake_bwrap(tmp_path, message: str, code: int) -> str:
+    fake = tmp_path / "bwrap"
+    fake.write_text(f"#!/bin/sh\necho '{message}' >&2\nexit {code}\n")
+    fake.chmod(0o755)
+    return str(fake)
+
+
+def test_the_apparmor_restriction_is_recognised_with_its_fix(tmp_path):
+    """Ubuntu 23.10+: bwrap fails to map its user id; the message names the switch and both fixes."""
+    from grader import sandbox
+
+    bwrap = _fake_bwrap(tmp_path, "bwrap: setting up uid map: Permission denied", 1)
+    switch = tmp_path / "apparmor_restrict_unprivileged_userns"
+    switch.write_text("1\n")
+    problem = sandbox.userns_problem(bwrap, switch)
+    assert "setting up uid map: Permission denied" in problem
+    assert f"profile bwrap {bwrap} flags=(unconfined)" in problem and "userns," in problem
+    assert "sysctl -w kernel.apparmor_restrict_unprivileged_userns=0" in problem
+    switch.write_text("0\n")
+    other = sandbox.userns_problem(bwrap, switch)
+    assert "apparmor" not in other.lower() and "user namespaces may be off" in other
+    assert sandbox.userns_problem(_fake_bwrap(tmp_path, "", 0), switch) is None
