@@ -203,6 +203,10 @@ def badge_cell(repo: RepoURL, branch: str, path: str):
     else:
         text = (f"**On Colab:** download this notebook (`{path}`) from {repo.url} and open it with *File → Upload "
                 "notebook*; its first code cell installs the course from there.")
+    if path.startswith("exercises/"):
+        name = path.rsplit("/", 1)[-1]
+        text += (f"\n\n**Hand in** this notebook as `{name}` (on Colab: *File → Download → Download .ipynb*; "
+                 f"a name such as `Copy of {name}` is recognised too).")
     cell = nbformat.v4.new_markdown_cell(text)
     cell["id"] = BADGE_ID  # the same in every publish: no churn in the edition's history
     return cell

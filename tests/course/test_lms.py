@@ -124,6 +124,14 @@ def test_a_canvas_download_is_filed_by_user_id(course, tmp_path):
     text = "\n".join(report.lines())
     assert "NOT MATCHED stranger_1999_5099_warmup.ipynb" in text and "alan: warmup.ipynb <- warmup-1.ipynb" in text
 
+    # a student who joined mid-term: added to the gradebook, then the same download imported again
+    code, _, log = course.nbgrader("db", "student", "add", "sam", "--first-name=Sam", "--last-name=Stranger",
+                                   "--email=sam@example.org", "--lms-user-id=1999")
+    assert code == 0, log[-2000:]
+    again = import_download("canvas", zip_path, A, root=course.root)
+    assert "sam" in {f.student for f in again.filed} and _submitted(course, "sam") == {"warmup.ipynb": course.solved}
+    assert _submitted(course, "alan") == {"warmup.ipynb": course.solved}  # filed again, the same
+
 
 WORKSHEET = [  # participant, full name, e-mail, last modified (submission), Berlin time
     ("301", "Ada Lovelace", "ada@example.org", "Monday, 2 November 2026, 11:05 PM"),  # on time

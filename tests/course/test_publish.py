@@ -125,6 +125,8 @@ def test_every_notebook_clones_the_edition_and_opens_in_colab(edition):
         assert f"https://colab.research.google.com/github/acme/dl-course/blob/main/{rel}" in cells[0].source
         setup = next(c for c in cells if c.cell_type == "code")
         assert f'os.environ.get("COURSE_REPO", "{URL}")' in setup.source, rel
+        hand_in = f"**Hand in** this notebook as `{path.name}`"
+        assert (hand_in in cells[0].source) == rel.startswith("exercises/"), rel  # the file name graded
     warmup = nbformat.read(dest / "exercises/00-warmup/warmup.ipynb", as_version=4)
     from nbgrader.utils import compute_checksum
 
