@@ -78,14 +78,12 @@ def import_download(lms: str, zip_path, assignment: str, root=".", worksheet=Non
     """File the LMS's download of ``assignment``; returns the filing.ImportReport."""
     course = Course(root)
     notebooks, roster = course.notebooks(assignment), course.roster()
+    if lms == "canvas" and (worksheet or timezone):
+        raise ValueError("--worksheet and --timezone are for Moodle's grading worksheet; Canvas's download needs neither")
+    zone = _zone(timezone)
+    rows = moodle.read_worksheet(worksheet)[1] if worksheet else None
     entries = read_zip(zip_path)
-    if lms == "canvas":
-        if worksheet:
-            raise ValueError("--worksheet is Moodle's grading worksheet; Canvas's download needs none")
-        found = canvas.uploads(entries, roster)
-    else:
-        rows = moodle.read_worksheet(worksheet)[1] if worksheet else None
-        found = moodle.uploads(entries, roster, rows, _zone(timezone))
+    found = canvas.uploads(entries, roster) if lms == "canvas" else moodle.uploads(entries, roster, rows, zone)
     report = file_uploads(course.root, assignment, notebooks, found)
     path = course.record_path(assignment, lms)
     record = json.loads(path.read_text()) if path.is_file() else {}
