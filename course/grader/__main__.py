@@ -10,7 +10,8 @@
                      this on its own when needed)
     publish DIR      write the student edition (a git repository students clone and Colab opens)
                      into DIR: --repo URL --assignments A[,B...] [--solutions A[,B...]]
-    deadlines        write the due dates of deadlines.toml into the gradebook and show the policies
+    deadlines        write the due dates of deadlines.toml into the gradebook, show the policies and
+                     recompute the late penalties from today's scores (after manual grading)
     lms import SYSTEM ZIP A   file an LMS's download (canvas, moodle) as submitted/<id>/A/
     lms export SYSTEM A --to FILE [--feedback ZIP]   grades (and feedback) as the LMS imports them
     time ASSIGNMENT  grade a generated class in a scratch course with --jobs 1 and --jobs N and
@@ -56,7 +57,7 @@ def main(argv=None) -> int:
     pub.add_argument("--solutions", action="append", default=[], metavar="A[,B...]",
                      help="assignments whose solutions to publish (after their deadline)")
     pub.add_argument("--branch", default=None, help="the branch students clone (default: the edition's, or main)")
-    sub.add_parser("deadlines", help="write deadlines.toml's due dates into the gradebook")
+    sub.add_parser("deadlines", help="write deadlines.toml's due dates into the gradebook, recompute late penalties")
     lms = sub.add_parser("lms", help="an LMS's download in, grades and feedback out (canvas, moodle)")
     lms_sub = lms.add_subparsers(dest="action", required=True)
     li = lms_sub.add_parser("import", help="file an LMS's download-all zip as submitted/<id>/<assignment>/")
@@ -64,7 +65,8 @@ def main(argv=None) -> int:
     li.add_argument("zip")
     li.add_argument("assignment")
     li.add_argument("--worksheet", help="Moodle: the assignment's grading worksheet (e-mails and submission times)")
-    li.add_argument("--timezone", help="Moodle: the time zone of the worksheet's times (default: this machine's)")
+    li.add_argument("--timezone", help="Moodle, with --worksheet: the time zone of its times (that of the "
+                    "Moodle account that downloaded it), e.g. Europe/Berlin")
     le = lms_sub.add_parser("export", help="grades as the LMS imports them, and the feedback as its upload zip")
     le.add_argument("system", choices=("canvas", "moodle"))
     le.add_argument("assignment")
@@ -100,7 +102,10 @@ def main(argv=None) -> int:
         from . import probe
         from .sandbox import find_bwrap, sandbox_disabled, userns_problem
 
-        problem = None if sandbox_disabled() else userns_problem(find_bwrap())
+        try:
+            problem = None if sandbox_disabled() else userns_problem(find_bwrap())
+        except RuntimeError as err:  # bwrap is not installed
+            problem = str(err)
         if problem:
             print(problem, file=sys.stderr)
             return 1
@@ -181,14 +186,11 @@ def main(argv=None) -> int:
 
 
 def _deadlines() -> list:
-    from .deadlines import load, sync
+    from .deadlines import apply
     from .lms import Course
 
     course = Course(".")
-    path = course.config.get("PerDayPenalty", {}).get("deadlines", "")
-    known = sorted(p.name for p in (course.root / course.cd.source_directory).iterdir() if p.is_dir())
-    lines = sync(course.cd.db_url, load(Path(path)), known) if path else []
-    return lines or [f"no assignment has a due date in {path or 'deadlines.toml'}"]
+    return apply(course.config, course.cd) or ["no assignment has a due date in deadlines.toml"]
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import deadlines
 from .gradebook import MergeError, snapshot, sqlite_path, writer_url
 from .pool import Pool, cores
 from .progress import Progress
@@ -160,20 +161,6 @@ def _config(app, section: str, name: str, default):
     return app.config[section][name] if name in app.config.get(section, {}) else default
 
 
-def sync_deadlines(app, assignments: list | None = None) -> list:
-    """Write the due dates of deadlines.toml (``PerDayPenalty.deadlines``) into the gradebook, for
-    ``assignments`` (default: all it names); returns one line per assignment."""
-    from .deadlines import load, sync
-
-    path = _config(app, "PerDayPenalty", "deadlines", "")
-    deadlines = load(Path(path)) if path else {}
-    source = Path(app.coursedir.root) / app.coursedir.source_directory
-    known = sorted(p.name for p in source.iterdir() if p.is_dir()) if source.is_dir() else []
-    if assignments is not None:
-        deadlines = {a: d for a, d in deadlines.items() if a in assignments}
-    return sync(app.coursedir.db_url, deadlines, known) if deadlines else []
-
-
 def compute_reference(app, assignment: str) -> None:
     """The reference solution's records, computed once here so that no grading process has to."""
     from .records import solution_records
@@ -229,7 +216,7 @@ def autograde(assignment: str, *, patterns=("*",), force=False, jobs=None, shard
     cd = app.coursedir
     course = Path(cd.root)
     notebooks = _check_course(app, assignment)
-    sync_deadlines(app, [assignment])
+    deadlines.apply(app.config, app.coursedir, [assignment])
     found, empty = submissions(cd, assignment, list(patterns))
     chosen = shard_of(found, shard)
     report = Report(assignment, empty=shard_of(empty, shard))

@@ -3,9 +3,9 @@
 The file names each assignment's due date (with its UTC offset) and, where it differs from the
 defaults, its late policy: each day or part of a day late, after a grace period, costs ``per_day``
 of the notebook's score, never more than ``cap`` in all; ``extensions`` gives single students
-more days. ``sync`` writes the due dates into the gradebook (``python -m grader deadlines``;
-``python -m grader autograde`` and ``python -m grader lms import`` call it), where nbgrader
-computes how late each submission is from its ``timestamp.txt``. ``PerDayPenalty`` is the
+more days. ``apply`` writes the due dates into the gradebook (``python -m grader deadlines``;
+``autograde``, ``lms import`` and ``lms export`` call it), where nbgrader computes how late each
+submission is from its ``timestamp.txt``, and recomputes the penalties after manual grading. ``PerDayPenalty`` is the
 late-submission plugin that autograde calls for a late notebook (nbgrader_config.py); nbgrader
 subtracts the penalty from the score, and the feedback shows it. An assignment without an entry
 keeps nbgrader's own late policy (``LateSubmissionPlugin.penalty_method``, "none" by default).
@@ -133,6 +133,51 @@ def sync(db_url: str, deadlines: dict, known: list) -> list:
                          + (f"; extensions: {', '.join(f'{s} +{x:g} d' for s, x in sorted(d.extensions.items()))}"
                             if d.extensions else ""))
     return lines
+
+
+def reprice(db_url: str, deadlines: dict) -> list:
+    """Recompute the late penalty of every graded notebook of these assignments from its score now.
+
+    nbgrader computes a penalty once, at autograde, from the autograded score alone; the manual
+    grades given afterwards would otherwise escape it. Returns a line per changed submission."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    lines = []
+    with Gradebook(db_url) as gb:
+        for name, d in sorted(deadlines.items()):
+            try:
+                submissions = gb.find_assignment(name).submissions
+            except MissingEntry:
+                continue
+            for sub in submissions:
+                late = sub.total_seconds_late or 0.0
+                lost = d.fraction_lost(sub.student.id, late) if late > 0 else 0.0
+                for nb in sub.notebooks:
+                    penalty = round(nb.score * lost, 6) if lost else None
+                    if (nb.late_submission_penalty or 0.0) != (penalty or 0.0):
+                        lines.append(f"{name}/{sub.student.id}/{nb.name}: late penalty "
+                                     f"{nb.late_submission_penalty or 0:g} -> {penalty or 0:g} ({lost:.0%} of {nb.score:g})")
+                        nb.late_submission_penalty = penalty
+        gb.db.commit()
+    return lines
+
+
+def apply(config, coursedir, assignments: list | None = None, regrade_penalties: bool = True) -> list:
+    """The course's deadlines.toml (``PerDayPenalty.deadlines`` in ``config``) put into its gradebook:
+    due dates written, late penalties recomputed from today's scores; only ``assignments`` (default:
+    all the file names). Returns what was done, a line each. ``python -m grader deadlines``,
+    ``autograde``, ``lms import`` and ``lms export`` all call this."""
+    section = config.get("PerDayPenalty", {})
+    path = section.get("deadlines", "") if "deadlines" in section else ""
+    deadlines = load(Path(path)) if path else {}
+    if assignments is not None:
+        deadlines = {a: d for a, d in deadlines.items() if a in assignments}
+    if not deadlines:
+        return []
+    source = Path(coursedir.root) / coursedir.source_directory
+    known = sorted(p.name for p in source.iterdir() if p.is_dir()) if source.is_dir() else []
+    lines = sync(coursedir.db_url, deadlines, known)
+    return lines + (reprice(coursedir.db_url, deadlines) if regrade_penalties else [])
 
 
 class PerDayPenalty(LateSubmissionPlugin):

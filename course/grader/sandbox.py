@@ -80,11 +80,12 @@ or lift the restriction for every program until the next boot:
 
 
 _CHECKED = set()  # bwrap paths seen to work in this process
+NAMESPACES = ["--die-with-parent", "--unshare-all", "--cap-drop", "ALL"]  # what every sandbox asks of bwrap
 
 
 def userns_problem(bwrap: str, switch: Path = APPARMOR_SWITCH) -> str | None:
     """None when bwrap can make its namespaces here; else what is wrong and how to fix it."""
-    proc = subprocess.run([bwrap, "--unshare-all", "--ro-bind", "/", "/", "true"], capture_output=True,
+    proc = subprocess.run([bwrap, *NAMESPACES, "--ro-bind", "/", "/", "true"], capture_output=True,
                           text=True, timeout=30)
     if proc.returncode == 0:
         _CHECKED.add(bwrap)
@@ -134,7 +135,7 @@ def sandbox_spec(command: list, cwd: str, private: str, *, memory: int, cpu_seco
     connection file). The files of ``cwd`` other than notebooks are copied into a fresh tmpfs there.
     """
     bwrap = find_bwrap()
-    args = [bwrap, "--die-with-parent", "--unshare-all", "--cap-drop", "ALL", "--clearenv",
+    args = [bwrap, *NAMESPACES, "--clearenv",
             "--ro-bind", "/usr", "/usr", "--proc", "/proc", "--dev", "/dev"]
     for top in ("bin", "lib", "lib32", "lib64", "libx32", "sbin"):
         p = Path("/") / top

@@ -11,18 +11,20 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import subprocess
 import sys
 import zipfile
 from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
 
 import nbformat
 import pytest
 
 import submissions as subs
 from grader.deadlines import Deadline, DeadlineError, load
-from grader.lms import canvas, export, import_download
-from grader.lms.filing import notebook_name
+from grader.lms import canvas, export, import_download, moodle
+from grader.lms.filing import ImportReport, Upload, _choose, notebook_name
 from scratch import ScratchCourse
 
 A = "00-warmup"
@@ -84,6 +86,30 @@ def test_renamed_notebooks_are_matched_only_when_one_candidate_is_left():
     name, why = notebook_name("mine.ipynb", ["warmup", "other"])
     assert name is None and "none of the assignment's notebooks" in why
     assert notebook_name("warmup.py", ["warmup"])[0] is None
+    assert notebook_name("lab-1 (1).ipynb", ["lab-1", "lab"]) == ("lab-1", None)  # one renaming at a time
+    assert notebook_name("Copy of lab (2).ipynb", ["lab-1", "lab"]) == ("lab", None)
+
+
+def _uploads(*names, ordered=False):
+    return [Upload(f"e/{n}", n, data=b"{}", order=(i + 1,) if ordered else ()) for i, n in enumerate(names)]
+
+
+def test_the_closest_name_wins_and_equals_are_never_guessed_between():
+    def chosen(*names, ordered=False, notebooks=("warmup",)):
+        report = ImportReport(A)
+        picked = _choose(_uploads(*names, ordered=ordered), list(notebooks), report)
+        return {n: u.uploaded for n, u in picked.items()}, dict(report.ignored), dict(report.unmatched)
+
+    # Moodle (no order): the exact name, then one renamed file, then the assignment's only notebook
+    got, ignored, _ = chosen("Copy of warmup.ipynb", "warmup.ipynb", "mine.ipynb")
+    assert got == {"warmup": "warmup.ipynb"} and "closer match" in ignored["e/Copy of warmup.ipynb"]
+    assert chosen("mine.ipynb", "warmup (1).ipynb")[0] == {"warmup": "warmup (1).ipynb"}
+    got, _, unmatched = chosen("Copy of warmup.ipynb", "warmup (1).ipynb")
+    assert got == {} and "2 files could be warmup.ipynb: not guessed" in unmatched["e/warmup (1).ipynb"]
+    # Canvas (file ids order the uploads; Canvas adds "-1" to a re-upload): the latest named upload
+    got, ignored, _ = chosen("warmup.ipynb", "warmup-1.ipynb", "mine.ipynb", ordered=True)
+    assert got == {"warmup": "warmup-1.ipynb"} and "earlier upload" in ignored["e/warmup.ipynb"]
+    assert "closer match" in ignored["e/mine.ipynb"]
 
 
 def test_canvas_names_are_read_as_canvas_writes_them():
@@ -105,6 +131,8 @@ def test_a_canvas_download_is_filed_by_user_id(course, tmp_path):
         "stranger_1999_5099_warmup.ipynb": course.solved,  # not in the roster
         "anon_x7k2p_5100_warmup.ipynb": course.solved,
         "lovelaceada_1001_5006_notes.txt": "scratch",
+        "__MACOSX/._lovelaceada_1001_5001_warmup.ipynb": b"\0\5\26\7",  # what macOS's zip adds
+        ".DS_Store": b"\0\0\0\1Bud1",
     })
     report = import_download("canvas", zip_path, A, root=course.root)
     filed = {f.student: f for f in report.filed}
@@ -123,6 +151,9 @@ def test_a_canvas_download_is_filed_by_user_id(course, tmp_path):
     assert record["alan"]["notebooks"]["warmup"]["attachment_id"] == "5010"
     text = "\n".join(report.lines())
     assert "NOT MATCHED stranger_1999_5099_warmup.ipynb" in text and "alan: warmup.ipynb <- warmup-1.ipynb" in text
+    assert "MACOSX" not in text and "DS_Store" not in text
+    assert "--lms-user-id=1999" in unmatched["stranger_1999_5099_warmup.ipynb"]  # says what to do
+    assert "Canvas's download holds no submission times" in text  # deadlines.toml names 00-warmup
 
     # a student who joined mid-term: added to the gradebook, then the same download imported again
     code, _, log = course.nbgrader("db", "student", "add", "sam", "--first-name=Sam", "--last-name=Stranger",
@@ -131,6 +162,8 @@ def test_a_canvas_download_is_filed_by_user_id(course, tmp_path):
     again = import_download("canvas", zip_path, A, root=course.root)
     assert "sam" in {f.student for f in again.filed} and _submitted(course, "sam") == {"warmup.ipynb": course.solved}
     assert _submitted(course, "alan") == {"warmup.ipynb": course.solved}  # filed again, the same
+    assert "  alan: warmup.ipynb <- warmup-1.ipynb (no time given, marked late; unchanged since the last import)" \
+        in again.lines()
 
 
 WORKSHEET = [  # participant, full name, e-mail, last modified (submission), Berlin time
@@ -144,12 +177,14 @@ HEADER = ["Identifier", "Full name", "Email address", "Status", "Grade", "Maximu
           "Last modified (submission)", "Last modified (grade)", "Feedback comments"]
 
 
-def _worksheet(path, maximum="100.00"):
+def _worksheet(path, maximum="100.00", emails=True, only=None):
     with open(path, "w", newline="", encoding="utf-8-sig") as fh:
         w = csv.writer(fh)
         w.writerow(HEADER)
         for pid, name, email, when in WORKSHEET:
-            w.writerow([f"Participant {pid}", name, email, "Submitted for grading", "", maximum, "Yes", when, "-", ""])
+            if only is None or pid in only:
+                w.writerow([f"Participant {pid}", name, email if emails else "", "Submitted for grading", "",
+                            maximum, "Yes", when, "-", ""])
     return path
 
 
@@ -164,13 +199,13 @@ def _moodle_zip(course, path):
 
 
 def test_moodle_without_its_worksheet_never_guesses_between_two_students(course, tmp_path):
-    report = import_download("moodle", _moodle_zip(course, tmp_path / "moodle.zip"), A, root=course.root,
-                             timezone="Europe/Berlin")
+    report = import_download("moodle", _moodle_zip(course, tmp_path / "moodle.zip"), A, root=course.root)
     assert sorted(f.student for f in report.filed) == ["ada", "grace"]  # names only one student has
     unmatched = dict(report.unmatched)
     for entry in ("Jane Doe_302_assignsubmission_file/warmup.ipynb",
                   "Jane Doe_303_assignsubmission_file_/Copy of warmup.ipynb"):
-        assert "2 students have the name 'Jane Doe' (jane1, jane2): not guessed" in unmatched[entry]
+        assert "2 students have the name 'Jane Doe' (jane1, jane2): not guessed; import with the " \
+               "assignment's grading worksheet" in unmatched[entry]
     assert "onlinetext entry" in unmatched["Alan Turing_304_assignsubmission_onlinetext/onlinetext.html"]
 
 
@@ -188,6 +223,10 @@ def test_moodle_with_its_worksheet_files_by_email_with_the_submission_times(cour
 
     with Gradebook(f"sqlite:///{course.root / 'gradebook.db'}") as gb:
         assert gb.find_assignment(A).duedate == datetime(2026, 11, 2, 22, 59)
+    berlin = ZoneInfo("Europe/Berlin")
+    assert moodle.submission_time("-", berlin) is None  # Moodle's "no submission"
+    with pytest.raises(ValueError, match="with Moodle's language set to English"):
+        moodle.submission_time("mardi, 3 novembre 2026, 10:15", berlin)
 
 
 def test_deadlines_are_read_and_refused_with_what_to_change(tmp_path):
@@ -222,9 +261,25 @@ def _manual(course, student):
                 or (g.auto_score is None and g.needs_manual_grade)}, sub.late_submission_penalty, sub.score
 
 
+def _give_manual_grades(course, student):
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{course.root / 'gradebook.db'}") as gb:
+        for cell in _manual(course, student)[0]:
+            g = gb.find_grade(cell, course.nbk.name[:-6], A, student)
+            g.manual_score = g.max_score
+        gb.db.commit()
+
+
+def _rows(path):
+    return {r["Identifier"]: r for r in csv.DictReader(io.StringIO(path.read_text()))}
+
+
 def test_a_term_late_penalty_regrade_and_export(course, tmp_path):
-    """Graded for real: Grace's 1.5 days late cost 20 % of her score, shown in her feedback; a manual
-    grade survives a forced regrade; the exports carry the scores as each LMS imports them."""
+    """Graded for real. The warm-up has 5 autograded points and 2 for a written answer. Grace's
+    1.5 days late cost 20 % of her score, shown in her feedback and recomputed when her written
+    answer is graded; a manual grade survives a forced regrade; the exports carry the net scores
+    as each LMS imports them; a Canvas hand-in changed after grading is graded again."""
     _zip(tmp_path / "canvas.zip", {"lovelaceada_1001_5001_warmup.ipynb": course.solved})
     import_download("canvas", tmp_path / "canvas.zip", A, root=course.root)  # Ada's Canvas ids recorded
     import_download("moodle", _moodle_zip(course, tmp_path / "moodle.zip"), A, root=course.root,
@@ -232,22 +287,14 @@ def test_a_term_late_penalty_regrade_and_export(course, tmp_path):
     code = _cli(course, "autograde", A, "--student", "ada", "--student", "grace", "--jobs", "2")
     assert code.returncode == 0, code.stdout[-3000:] + code.stderr[-3000:]
     manual, penalty, score = _manual(course, "grace")
-    assert manual, "the warm-up has written answers"
-    assert penalty == pytest.approx(0.2 * score)
+    assert manual and (score, penalty) == (5, pytest.approx(1.0))  # 20 % of the 5 autograded points
     assert _manual(course, "ada")[1] in (None, 0)
 
-    from nbgrader.api import Gradebook
-
-    name = next(iter(manual))
-    with Gradebook(f"sqlite:///{course.root / 'gradebook.db'}") as gb:
-        for cell in _manual(course, "ada")[0]:
-            g = gb.find_grade(cell, course.nbk.name[:-6], A, "ada")
-            g.manual_score = g.max_score
-        gb.db.commit()
+    _give_manual_grades(course, "ada")
     code = _cli(course, "autograde", A, "--student", "ada", "--force")
     assert code.returncode == 0, code.stdout[-3000:] + code.stderr[-3000:]
     kept = _manual(course, "ada")[0]
-    assert all(s == m for s, m in kept.values()) and name in kept, kept  # the manual grades are kept
+    assert kept and all(s == m == 2 for s, m in kept.values()), kept  # the manual grade is kept
 
     for student in ("ada", "grace"):
         code, _, text = course.nbgrader("generate_feedback", A, f"--student={student}")
@@ -255,34 +302,50 @@ def test_a_term_late_penalty_regrade_and_export(course, tmp_path):
     html = (course.root / "feedback" / "grace" / A / course.nbk.name.replace(".ipynb", ".html")).read_text()
     assert "Late submission penalty" in html
 
-    sheet = _worksheet(tmp_path / "sheet.csv", maximum="50.00")
-    out = tmp_path / "filled.csv"
+    sheet, out = _worksheet(tmp_path / "sheet.csv", maximum="50.00"), tmp_path / "filled.csv"
     lines = export("moodle", A, out, root=course.root, worksheet=sheet, feedback=tmp_path / "fb.zip")
-    rows = {r["Email address"]: r for r in csv.DictReader(io.StringIO(out.read_text()))}
-    with Gradebook(f"sqlite:///{course.root / 'gradebook.db'}") as gb:
-        ada, grace = gb.find_submission(A, "ada"), gb.find_submission(A, "grace")
-        assert float(rows["ada@example.org"]["Grade"]) == round(ada.score / ada.max_score * 50, 2)
-        assert rows["grace@example.org"]["Grade"] == ""  # her written answers wait for a person
-        assert any("left out grace: written answers not graded yet" in line for line in lines)
-        export("moodle", A, out, root=course.root, worksheet=sheet, partial=True)
-        rows = {r["Email address"]: r for r in csv.DictReader(io.StringIO(out.read_text()))}
-        net = grace.score - grace.late_submission_penalty
-        assert float(rows["grace@example.org"]["Grade"]) == round(net / grace.max_score * 50, 2)
-    assert list(rows["ada@example.org"]) == HEADER  # every column as Moodle wrote it
+    rows = _rows(out)
+    assert rows["Participant 301"]["Grade"] == "50"  # Ada: 7 of 7
+    assert rows["Participant 305"]["Grade"] == ""  # Grace's written answer waits for a person
+    assert any("left out grace: written answers not graded yet" in line for line in lines), lines
+    assert list(rows["Participant 301"]) == HEADER  # every column as Moodle wrote it
     with zipfile.ZipFile(tmp_path / "fb.zip") as zf:
         assert zf.namelist() == ["Ada Lovelace_301_assignfeedback_file_warmup-feedback.html"]
+    export("moodle", A, out, root=course.root, worksheet=sheet, partial=True)
+    assert _rows(out)["Participant 305"]["Grade"] == "28.57"  # (5 - 1) of 7, out of 50
+
+    _give_manual_grades(course, "grace")  # her penalty becomes 20 % of 7: 5.6 of 7 left
+    hidden = _worksheet(tmp_path / "hidden.csv", maximum="50.00", emails=False)  # Moodle may hide e-mails
+    lines = export("moodle", A, out, root=course.root, worksheet=hidden)
+    rows = _rows(out)
+    assert (rows["Participant 301"]["Grade"], rows["Participant 305"]["Grade"]) == ("50", "40"), lines
+    assert any("grace/warmup: late penalty 1 -> 1.4" in line for line in lines), lines
+    _worksheet(tmp_path / "short.csv", maximum="50.00", only=("301",))
+    lines = export("moodle", A, out, root=course.root, worksheet=tmp_path / "short.csv")
+    assert any(line.startswith("  not written grace: no row of the worksheet is theirs") for line in lines), lines
 
     csv_path = tmp_path / "canvas.csv"
-    lines = export("canvas", A, csv_path, root=course.root, column="Warm-up (4711)", points=10, partial=True,
-           feedback=tmp_path / "canvas-fb.zip")
+    lines = export("canvas", A, csv_path, root=course.root, column="Warm-up (4711)", points=10,
+                   feedback=tmp_path / "canvas-fb.zip")
     table = list(csv.reader(csv_path.open()))
     assert table[0] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", "Warm-up (4711)"]
     by_id = {r[1]: r for r in table[1:]}
-    assert by_id["1001"][0] == "Lovelace, Ada"
-    assert float(by_id["1005"][5]) == round(net / grace.max_score * 10, 2)
+    assert by_id["1001"][0] == "Lovelace, Ada" and by_id["1001"][5] == "10" and by_id["1005"][5] == "8"
     with zipfile.ZipFile(tmp_path / "canvas-fb.zip") as zf:  # Canvas reads the user and attachment ids
         assert zf.namelist() == ["lovelaceada_1001_5001_warmup-feedback.html"]
     assert any("no feedback sent to grace" in line for line in lines), lines
+
+    # Ada hands in again on Canvas (no time given): her graded copy goes, so autograde grades her again
+    _zip(tmp_path / "again.zip", {"lovelaceada_1001_5201_warmup.ipynb": course.blank})
+    report = import_download("canvas", tmp_path / "again.zip", A, root=course.root)
+    assert "handed in again since graded" in "\n".join(report.lines())
+    from nbgrader.coursedir import CourseDirectory
+
+    from grader.autograde import needs_grading
+
+    assert not (course.root / "autograded" / "ada" / A).exists()
+    assert needs_grading(CourseDirectory(root=str(course.root)), A, "ada", force=False)
+    assert not needs_grading(CourseDirectory(root=str(course.root)), A, "grace", force=False)
 
 
 def test_bad_input_is_refused_with_what_to_do(course, tmp_path):
@@ -291,7 +354,14 @@ def test_bad_input_is_refused_with_what_to_do(course, tmp_path):
                        (["lms", "import", "canvas", str(tmp_path / "none.zip"), A], "does not exist"),
                        (["lms", "import", "moodle", str(tmp_path / "x.zip"), "99-nope"], "not in the gradebook"),
                        (["lms", "export", "moodle", A, "--to", str(tmp_path / "o.csv")], "--worksheet FILE"),
-                       (["lms", "import", "moodle", str(tmp_path / "x.zip"), A, "--timezone", "Mars/Olympus"],
-                        "unknown time zone")]:
+                       (["lms", "import", "moodle", str(tmp_path / "x.zip"), A, "--worksheet", "w.csv",
+                         "--timezone", "Mars/Olympus"], "unknown time zone")]:
         proc = _cli(course, *args)
         assert proc.returncode == 2 and says in proc.stderr, (args, proc.stderr)
+    sheet = _worksheet(tmp_path / "w.csv")
+    (tmp_path / "old.csv").write_text(sheet.read_text().replace("Last modified (submission)", "Modified"))
+    for kw, says in [({"worksheet": sheet}, "--timezone is needed with --worksheet"),
+                     ({"timezone": "UTC"}, "pass --worksheet too"),
+                     ({"worksheet": tmp_path / "old.csv", "timezone": "UTC"}, "no 'Last modified (submission)'")]:
+        with pytest.raises(ValueError, match=re.escape(says)):
+            import_download("moodle", tmp_path / "x.zip", A, root=course.root, **kw)

@@ -55,8 +55,7 @@ def uploads(entries: list, roster) -> list:
             continue
         student, why = roster.by_lms_user_id(parts["user_id"])
         if student is None:
-            why += (f" (the Canvas user {parts['name'] or '?'}): add the student's Canvas user id as lms_user_id "
-                    "(nbgrader db student add ID --lms-user-id=N, or the students.csv column)")
+            why = f"the Canvas user {parts['name'] or '?'}: {why}"
         out.append(Upload(entry, parts["uploaded"], student=student, why=why or "", late=parts["late"],
                           order=(int(parts["attachment_id"]),), data=data,
                           meta={"user_id": parts["user_id"], "attachment_id": parts["attachment_id"],

@@ -32,6 +32,7 @@ ENTRY = re.compile(r"^(?:.*/)?(?P<name>[^/_]+)_(?P<pid>\d+)_assignsubmission_(?P
 IDENTIFIER = re.compile(r"^\s*Participant\s+(\d+)\s*$")
 DATE_FORMAT = "%A, %d %B %Y, %I:%M %p"  # Moodle's strftimedaydatetime in English
 REQUIRED = ("Identifier", "Grade", "Last modified (grade)")
+SUBMITTED = "Last modified (submission)"
 
 
 def read_worksheet(path) -> tuple:
@@ -57,14 +58,33 @@ def participant(row: dict) -> str | None:
 
 
 def submission_time(text: str, zone: ZoneInfo) -> datetime | None:
-    """The worksheet's "Last modified (submission)" as an aware time, or None ("-", or unreadable)."""
+    """The worksheet's "Last modified (submission)" as an aware time; None for Moodle's "-" (no
+    submission); ValueError for anything else it cannot read."""
+    if text.strip() in ("-", ""):
+        return None
     try:
         return datetime.strptime(text.strip(), DATE_FORMAT).replace(tzinfo=zone)
     except ValueError:
-        return None
+        raise ValueError(f"its submission time {text!r} is not in the form 'Tuesday, 3 November 2026, 10:15 AM': "
+                         "download the worksheet with Moodle's language set to English") from None
 
 
-def uploads(entries: list, roster, worksheet: list | None, zone: ZoneInfo) -> list:
+def _student(m, row, roster, zone) -> tuple:
+    """(student or None, why, submission time) of one download entry and its worksheet row."""
+    if row is not None and row.get("Email address"):
+        student, why = roster.by_email(row["Email address"])
+    elif m["name"].lower() == "participant":
+        return None, "blind marking hides who handed it in: reveal identities, or file it by hand", None
+    else:
+        student, why = roster.by_name(m["name"])
+    try:
+        time = submission_time(row.get(SUBMITTED, ""), zone) if row is not None else None
+    except ValueError as err:
+        return None, str(err), None
+    return student, why or "", time
+
+
+def uploads(entries: list, roster, worksheet: list | None, zone: ZoneInfo | None) -> list:
     """:class:`Upload` records of the download's files; with the worksheet's rows, students are
     looked up by e-mail and get the submission time, else by full name."""
     by_pid = {participant(r): r for r in worksheet or [] if participant(r)}
@@ -79,19 +99,13 @@ def uploads(entries: list, roster, worksheet: list | None, zone: ZoneInfo) -> li
         if m["plugin"] != "file":
             out.append(Upload(entry, uploaded, why=f"a {m['plugin']} entry, not a file"))
             continue
-        row, time = by_pid.get(m["pid"]), None
+        row = by_pid.get(m["pid"])
         if worksheet is not None and row is None:
-            student, why = None, f"participant {m['pid']} is not in the worksheet: use the worksheet of this assignment"
-        elif row is not None and row.get("Email address"):
-            student, why = roster.by_email(row["Email address"])
-            time = submission_time(row.get("Last modified (submission)", ""), zone)
-        elif m["name"].lower() == "participant":
-            student, why = None, "blind marking hides who handed it in: reveal identities, or file it by hand"
-        else:
-            student, why = roster.by_name(m["name"])
-            if row is not None:
-                time = submission_time(row.get("Last modified (submission)", ""), zone)
-        out.append(Upload(entry, uploaded, student=student, why=why or "", time=time, data=data,
+            out.append(Upload(entry, uploaded, why=f"participant {m['pid']} is not in the worksheet: use the "
+                                                   "worksheet of this assignment, downloaded with the submissions"))
+            continue
+        student, why, time = _student(m, row, roster, zone)
+        out.append(Upload(entry, uploaded, student=student, why=why, time=time, data=data,
                           meta={"participant": m["pid"], "name": m["name"]}))
     return out
 
