@@ -190,7 +190,8 @@ def _deadlines() -> list:
     from .lms import Course
 
     course = Course(".")
-    return apply(course.config, course.cd) or ["no assignment has a due date in deadlines.toml"]
+    due, repriced = apply(course.config, course.cd)
+    return due + repriced or ["no assignment has a due date in deadlines.toml"]
 
 
 if __name__ == "__main__":

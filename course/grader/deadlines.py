@@ -162,22 +162,25 @@ def reprice(db_url: str, deadlines: dict) -> list:
     return lines
 
 
-def apply(config, coursedir, assignments: list | None = None, regrade_penalties: bool = True) -> list:
-    """The course's deadlines.toml (``PerDayPenalty.deadlines`` in ``config``) put into its gradebook:
-    due dates written, late penalties recomputed from today's scores; only ``assignments`` (default:
-    all the file names). Returns what was done, a line each. ``python -m grader deadlines``,
-    ``autograde``, ``lms import`` and ``lms export`` all call this."""
-    section = config.get("PerDayPenalty", {})
-    path = section.get("deadlines", "") if "deadlines" in section else ""
-    deadlines = load(Path(path)) if path else {}
+def configured(config) -> dict:
+    """assignment -> Deadline from the deadlines file that ``config`` names (``PerDayPenalty.deadlines``)."""
+    path = config.get("PerDayPenalty", {}).get("deadlines", "")
+    return load(Path(path)) if path else {}
+
+
+def apply(config, coursedir, assignments: list | None = None) -> tuple:
+    """The course's deadlines.toml put into its gradebook, for ``assignments`` (default: all the
+    file names): due dates written, late penalties recomputed from today's scores. Returns (a line
+    per due date, a line per changed penalty). ``python -m grader deadlines``, ``autograde``,
+    ``lms import`` and ``lms export`` all call this."""
+    deadlines = configured(config)
     if assignments is not None:
         deadlines = {a: d for a, d in deadlines.items() if a in assignments}
     if not deadlines:
-        return []
+        return [], []
     source = Path(coursedir.root) / coursedir.source_directory
     known = sorted(p.name for p in source.iterdir() if p.is_dir()) if source.is_dir() else []
-    lines = sync(coursedir.db_url, deadlines, known)
-    return lines + (reprice(coursedir.db_url, deadlines) if regrade_penalties else [])
+    return sync(coursedir.db_url, deadlines, known), reprice(coursedir.db_url, deadlines)
 
 
 class PerDayPenalty(LateSubmissionPlugin):

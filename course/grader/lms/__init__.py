@@ -60,12 +60,12 @@ def import_download(lms: str, zip_path, assignment: str, root=".", worksheet=Non
     if timezone and not worksheet:
         raise ValueError("--timezone is for the times in Moodle's grading worksheet: pass --worksheet too")
     rows, zone = _worksheet_rows(worksheet, timezone)
-    deadline = course.apply_deadlines(assignment)  # a mistake in deadlines.toml stops the import here
+    due, repriced = course.apply_deadlines(assignment)  # a mistake in deadlines.toml stops the import here
     entries = read_zip(zip_path)
     found = canvas.uploads(entries, roster) if lms == "canvas" else moodle.uploads(entries, roster, rows, zone)
     report = file_uploads(course.root, assignment, notebooks, found,
                           autograded=lambda student: course.autograded(assignment, student))
-    report.deadline = deadline
+    report.deadline = due + repriced
     if course.has_deadline(assignment) and rows is None:
         report.notes.append(_no_times_note(lms, assignment))
     record = course.record(assignment, lms)

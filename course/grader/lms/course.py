@@ -46,17 +46,17 @@ class Course:
         path = self.record_path(assignment, lms)
         return json.loads(path.read_text()) if path.is_file() else {}
 
-    def apply_deadlines(self, assignment: str) -> list:
-        """deadlines.toml's entry for ``assignment`` put into the gradebook (grader/deadlines.py)."""
+    def apply_deadlines(self, assignment: str) -> tuple:
+        """deadlines.toml's entry for ``assignment`` put into the gradebook (grader/deadlines.py):
+        (the due date's line, a line per changed penalty)."""
         from ..deadlines import apply
 
         return apply(self.config, self.cd, [assignment])
 
     def has_deadline(self, assignment: str) -> bool:
-        from ..deadlines import load
+        from ..deadlines import configured
 
-        path = self.config.get("PerDayPenalty", {}).get("deadlines", "")
-        return bool(path) and assignment in load(Path(path))
+        return assignment in configured(self.config)
 
     def autograded(self, assignment: str, student: str) -> Path:
         return Path(self.cd.format_path(self.cd.autograded_directory, student, assignment))

@@ -112,11 +112,11 @@ def _moodle(course, roster, ex: _Export, to, worksheet, feedback) -> None:
             ex.lines.append(f"  Participant {pid} left empty: {student} has another row of the worksheet")
         elif row.get("Grade can be changed", "Yes").strip().lower() == "no":
             ex.leave_out(student, "Moodle says the grade cannot be changed (locked or overridden in its gradebook)")
-        elif _maximum(row) is None:
+        elif (maximum := _maximum(row)) is None:
             ex.leave_out(student, f"the worksheet's Maximum Grade {row.get('Maximum Grade', '')!r} is no number of "
                                   "points: give the assignment a point grade in Moodle and download the worksheet again")
         else:
-            grade = ex.value(student, _maximum(row))
+            grade = ex.value(student, maximum)
             if grade is None:
                 continue
             row["Grade"] = f"{grade:g}"
@@ -140,7 +140,7 @@ def export(lms: str, assignment: str, to, root=".", feedback=None, worksheet=Non
     if lms == "moodle" and not worksheet:
         raise ValueError("Moodle needs its own grading worksheet of this assignment: download it "
                          "(Submissions, Action: Download grading worksheet) and pass --worksheet FILE")
-    repriced = [line for line in course.apply_deadlines(assignment) if "late penalty" in line]
+    repriced = course.apply_deadlines(assignment)[1]
     ex = _Export(course, assignment, _scores(course, assignment, roster), partial)
     if lms == "canvas":
         _canvas(course, roster, ex, to, column, points, feedback)
