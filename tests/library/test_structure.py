@@ -13,8 +13,10 @@ import labkit as lk
 
 ROOT = Path(__file__).resolve().parents[2]
 LABKIT = ROOT / "labkit"
-SHARED = ["runtime.py", "validation.py", "models.py", "checks.py", "own_work.py", "preflight.py", "claims.py", "data",
-          "training", "probes", "viz"]
+# the lecture packages are the ones labkit.LECTURES names; everything else in labkit/ is a shared layer
+PACKAGES = sorted(p.name for p in LABKIT.iterdir() if (p / "__init__.py").is_file())
+SHARED = sorted({*(p.name for p in LABKIT.glob("*.py") if p.name != "__init__.py"),
+                 *(name for name in PACKAGES if name not in lk.LECTURES)})
 MAX_LINES = 300
 
 
@@ -44,13 +46,22 @@ def imported(path: Path, text: str | None = None) -> set:
     return out
 
 
+def lecture_imports(path: Path, own: str | None = None, text: str | None = None) -> set:
+    """The lecture packages other than ``own`` that ``path`` imports."""
+    return {n.split(".")[0] for n in imported(path, text)} & set(lk.LECTURES) - {own}
+
+
 def test_the_import_rule_holds_and_can_be_checked():
-    bad = []
-    for path in modules(SHARED):
-        for name in imported(path):
-            if name.split(".")[0] in lk.LECTURES:
-                bad.append(f"{path.relative_to(ROOT)} imports labkit.{name}")
+    assert set(lk.LECTURES) <= set(PACKAGES), "every package labkit.LECTURES names is a folder of labkit/"
+    assert {"runtime.py", "data", "training", "viz"} <= set(SHARED)
+    bad = [f"{path.relative_to(ROOT)} imports labkit.{name}"
+           for path in modules(SHARED) for name in lecture_imports(path)]
     assert not bad, "shared layers must not import lecture packages:\n" + "\n".join(bad)
+    bad = [f"{path.relative_to(ROOT)} imports labkit.{name}"
+           for key in lk.LECTURES for path in modules([key]) for name in lecture_imports(path, key)]
+    assert not bad, "a lecture package must not import another lecture's package:\n" + "\n".join(bad)
+    assert lecture_imports(LABKIT / "pu" / "fake.py", "pu", "from ..semisup import x") == {"semisup"}
+    assert lecture_imports(LABKIT / "pu" / "fake.py", "pu", "from .scores import x") == set()
     # the checker sees a violation in each way it can be written
     fake = LABKIT / "training" / "fake.py"
     for text in ("from ..difficulty import el2n", "from ..shortcuts.widget import demo_view",
