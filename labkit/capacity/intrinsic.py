@@ -192,7 +192,7 @@ def subspace_sweep(build: Callable[[], nn.Module], train: Data, test: Data | Non
         ens = build_members(make, [s] * len(dims), device)
         data = data or prepare_data(make().to(device), train, device, "train")
         batches = EpochBatches(len(data), batch_size, [s] * len(dims), epochs=epochs, device=device)
-        train_members(ens, data, batches, lr=lr, masks={"theta_d": mask}, update_scale={"theta_d": scale},
+        train_members(ens, data.X, data.y, batches, lr=lr, masks={"theta_d": mask}, update_scale={"theta_d": scale},
                       eval_every=0, progress=progress, desc=f"subspaces, seed {s}")
         acc[i] = _accuracies(ens, where)
     full, _ = fit_many(build, data, seeds=seeds, epochs=epochs, batch_size=batch_size, device=device, lr=full_lr,

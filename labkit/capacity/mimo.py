@@ -61,13 +61,6 @@ def _tuples(n: int, m: int, epochs: int, generator: torch.Generator) -> torch.Te
                       for _ in range(epochs)])
 
 
-class _Rows:
-    """What the loop reads of a training set: ``y`` (here the row numbers of the tuple table)."""
-
-    def __init__(self, n: int, device):
-        self.y = torch.arange(n, device=device)
-
-
 def fit_mimo(model: MIMONet, train: Data, *, epochs: int = 20, batch_size: int = 128, seed: int | None = None,
              device=None, progress: bool | None = None, **options):
     """Train a :class:`MIMONet` in place: each step, B rows of M independent training examples.
@@ -95,7 +88,8 @@ def fit_mimo(model: MIMONet, train: Data, *, epochs: int = 20, batch_size: int =
     members = ModuleMembers(model.to(device))
     batches = EpochBatches(len(rows), batch_size, [seed], epochs=1, device=device)
     options.setdefault("eval_every", 0)
-    return train_members(members, _Rows(len(rows), device), batches, loss=loss, inputs={"x": table},
+    # the loss gets each example's row number and looks its M targets up itself
+    return train_members(members, table, torch.arange(len(rows), device=device), batches, loss=loss,
                          progress=progress, single=True, desc="MIMO", **options)
 
 

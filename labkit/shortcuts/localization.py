@@ -111,8 +111,8 @@ def _train_members(members, clean: Data, skewed: Data, runs: list, plan, optimiz
     used = torch.unique(torch.cat(list(route.values())))
     if len(used) == 1:  # every block of every run learns from one source: plain training on it
         inputs, route = {"x": inputs[SOURCES[int(used[0])]]}, None
-    return train_members(members, clean.to(device), PlanBatches(plan, len(members), device=device),
-                         optimizer=optimizer, lr=base_lr(optimizer, lr), inputs=inputs, route=route,
+    return train_members(members, inputs, clean.y.to(device), PlanBatches(plan, len(members), device=device),
+                         optimizer=optimizer, lr=base_lr(optimizer, lr), route=route,
                          update_scale=scales, eval_every=0, single=single)
 
 

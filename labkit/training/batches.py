@@ -10,16 +10,38 @@ member s's batch. Three sources cover the course:
   cross-fitting, growing labelled pools), incomplete last batches dropped.
 - :class:`PlanBatches`: one fixed list of batches shared by every member (counterfactual runs that
   must see the very same batches).
+
+Under the quick-run switch (``LABKIT_QUICK=1``) every source stops after
+:data:`~labkit.runtime.QUICK_STEPS` steps of at most :data:`~labkit.runtime.QUICK_BATCH` examples
+per member: the loop itself knows nothing of it.
 """
 from __future__ import annotations
 
+import itertools
 import math
 from typing import Sequence
 
 import numpy as np
 import torch
 
+from .. import runtime
 from ..validation import check_positive_int
+
+
+class _Source:
+    """What the loop reads of a batch source: ``n_members``, ``batch_size``, ``steps_per_epoch``,
+    ``total_steps`` (after the quick-run switch) and the [S, B] index tensors it yields."""
+
+    def _set_total(self, total: int) -> None:
+        self.total_steps = runtime.quick_steps(total)
+
+    def _batches(self):  # endless or at least total_steps long; [S, B] each
+        raise NotImplementedError
+
+    def __iter__(self):
+        cap = runtime.QUICK_BATCH if runtime.quick() else None  # the code path, not the compute
+        for idx in itertools.islice(self._batches(), self.total_steps):
+            yield idx if cap is None else idx[:, :cap]
 
 
 def steps_plan(n: int, batch_size: int, epochs, steps, drop_last: bool = False) -> tuple[int, int]:
@@ -42,7 +64,7 @@ def _permuted_batches(index: torch.Tensor, batch_size: int, per_pass: int, gener
             yield perm[b * batch_size:(b + 1) * batch_size]
 
 
-class EpochBatches:
+class EpochBatches(_Source):
     """Every member sees the whole set once per epoch, in its own order (seeded by ``seeds[s]``).
 
     With ``drop_last=False`` the last batch of an epoch may be smaller; then all members (which
@@ -54,22 +76,23 @@ class EpochBatches:
         self.n = check_positive_int(n, "n")
         self.batch_size = check_positive_int(batch_size, "batch_size")
         self.seeds = [int(s) for s in seeds]
-        self.steps_per_epoch, self.total_steps = steps_plan(n, batch_size, epochs, steps, drop_last)
+        self.steps_per_epoch, total = steps_plan(n, batch_size, epochs, steps, drop_last)
+        self._set_total(total)
         self.device = device
 
     @property
     def n_members(self) -> int:
         return len(self.seeds)
 
-    def __iter__(self):
+    def _batches(self):
         index = torch.arange(self.n, device=self.device)
         its = [_permuted_batches(index, self.batch_size, self.steps_per_epoch, torch.Generator().manual_seed(s))
                for s in self.seeds]
-        for _ in range(self.total_steps):
+        while True:
             yield torch.stack([next(it) for it in its]) if len(its) > 1 else next(its[0]).unsqueeze(0)
 
 
-class SubsetBatches:
+class SubsetBatches(_Source):
     """Member m draws batches from its own ``subsets[m]`` (a fresh permutation per pass over it,
     seeded by ``seeds[m]``), for ``steps`` steps whatever the subset's size. The batch size is
     capped by the smallest subset; incomplete batches are dropped so every member's batch has B
@@ -91,17 +114,17 @@ class SubsetBatches:
             self.subsets.append(sub.to(device))
         self.seeds = [int(s) for s in seeds]
         self.batch_size = min(check_positive_int(batch_size, "batch_size"), min(len(s) for s in self.subsets))
-        self.total_steps = check_positive_int(steps, "steps")
+        self._set_total(check_positive_int(steps, "steps"))
         self.steps_per_epoch = max(1, max(len(s) for s in self.subsets) // self.batch_size)
 
     @property
     def n_members(self) -> int:
         return len(self.subsets)
 
-    def __iter__(self):
+    def _batches(self):
         its = [_permuted_batches(sub, self.batch_size, len(sub) // self.batch_size, torch.Generator().manual_seed(s))
                for sub, s in zip(self.subsets, self.seeds)]
-        for _ in range(self.total_steps):
+        while True:
             yield torch.stack([next(it) for it in its])
 
 
@@ -117,7 +140,7 @@ def batch_plan(n: int, batch_size: int, epochs: int, seed: int = 0) -> list:
     return plan
 
 
-class PlanBatches:
+class PlanBatches(_Source):
     """Every one of ``n_members`` members gets batch ``plan[t]`` at step t."""
 
     def __init__(self, plan: Sequence, n_members: int, steps_per_epoch: int | None = None, device=None):
@@ -126,9 +149,9 @@ class PlanBatches:
         self.plan = [torch.as_tensor(b, dtype=torch.long).to(device) for b in plan]
         self.n_members = check_positive_int(n_members, "n_members")
         self.batch_size = len(self.plan[0])
-        self.total_steps = len(self.plan)
-        self.steps_per_epoch = steps_per_epoch or self.total_steps
+        self._set_total(len(self.plan))
+        self.steps_per_epoch = steps_per_epoch or len(self.plan)
 
-    def __iter__(self):
+    def _batches(self):
         for b in self.plan:
             yield b.unsqueeze(0).expand(self.n_members, -1)

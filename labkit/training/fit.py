@@ -60,9 +60,8 @@ def build_members(build: Callable[[], nn.Module], seeds: Sequence[int], device) 
     return ens
 
 
-_LOOP_OPTIONS = ("optimizer", "lr", "weight_decay", "momentum", "schedule", "warmup", "loss",
-                 "label_smoothing", "weights", "update_scale", "masks", "callbacks", "eval_every", "amp",
-                 "desc")  # desc: what the progress bar says it is doing
+_LOOP_OPTIONS = ("optimizer", "lr", "weight_decay", "momentum", "schedule", "loss", "update_scale", "masks",
+                 "callbacks", "eval_every", "amp", "desc")  # desc: what the progress bar says it is doing
 
 
 def fit(model: nn.Module, train, val=None, *, epochs: int | None = None, steps: int | None = None,
@@ -80,9 +79,8 @@ def fit(model: nn.Module, train, val=None, *, epochs: int | None = None, steps: 
     options : for the loop (:func:`labkit.training.loop.train_members`) —
         ``optimizer`` "sgd" (Nesterov momentum) | "adam" (default) | "adamw", ``lr`` (default
         0.05 / 1e-3), ``weight_decay``, ``momentum``; ``schedule`` "constant" | "cosine" |
-        "linear" | "onecycle" | "step" per step, ``warmup`` steps; ``loss`` "ce" (with
-        ``label_smoothing``) or a callable(logits, targets) -> per-example losses or a scalar;
-        ``weights`` per example [N]; ``update_scale`` / ``masks`` per parameter;
+        "linear" | "onecycle" | "step" per step; ``loss`` "ce" or a callable(logits, targets) ->
+        per-example losses or a scalar; ``update_scale`` / ``masks`` per parameter;
         ``callbacks`` (a :class:`StepState` after every step); ``eval_every`` epochs (0: never);
         ``amp`` mixed precision on CUDA (bf16, or fp16 with a gradient scaler).
     """
@@ -93,7 +91,7 @@ def fit(model: nn.Module, train, val=None, *, epochs: int | None = None, steps: 
     val = prepare_data(model, val, device, "val") if val is not None else None
     batches = EpochBatches(len(train), batch_size, [runtime.current_seed() if seed is None else seed],
                            epochs=epochs, steps=steps, drop_last=drop_last, device=device)
-    return train_members(members, train, batches, val=val, progress=progress, single=True, **options)
+    return train_members(members, train.X, train.y, batches, val=val, progress=progress, single=True, **options)
 
 
 def fit_many(build: Callable[[], nn.Module], train, val=None, *, seeds: Sequence[int] = (0, 1, 2, 3),
@@ -119,7 +117,7 @@ def fit_many(build: Callable[[], nn.Module], train, val=None, *, seeds: Sequence
     val = prepare_data(template, val, device, "val") if val is not None else None
     batches = EpochBatches(len(train), batch_size, seeds, epochs=epochs, steps=steps, drop_last=drop_last,
                            device=device)
-    history = train_members(ens, train, batches, val=val, progress=progress, **options)
+    history = train_members(ens, train.X, train.y, batches, val=val, progress=progress, **options)
     return ens, history
 
 
@@ -171,7 +169,7 @@ def fit_subsets(build: Callable[[], nn.Module], train: Data, subsets: Sequence, 
     ens = build_members(build, [s for _, s in pairs], device)
     data = prepare_data(build().to(device), train, device, "train")
     options.setdefault("eval_every", 0)
-    history = train_members(ens, data, batches, progress=progress, **options)
+    history = train_members(ens, data.X, data.y, batches, progress=progress, **options)
     return SubsetRuns(ens, pairs, history.seconds)
 
 

@@ -5,7 +5,7 @@ source, per-member update rules or gradient routing.
 Read top to bottom, one step is:
 
 1. the batch source yields indices [S, B] (row s: member s's batch);
-2. each member's logits [S, B, K] on its own inputs; per-example losses, optionally weighted;
+2. each member's logits [S, B, K] on its own inputs, and its mean per-example loss;
 3. backward of the sum over members (each member's gradient stays its own), or, with ``route``,
    one backward per input source with each parameter taking the gradient of its own source;
 4. one optimizer step for all members; ``update_scale`` then rescales each member's update of a
@@ -14,7 +14,8 @@ Read top to bottom, one step is:
 5. callbacks (``on_start`` before the first step, ``on_step`` after each, ``on_end`` at the end),
    evaluation at epoch ends, the progress bar.
 
-Data stays on the device as tensors indexed by the batch; nothing is copied per step.
+Data stays on the device as tensors indexed by the batch; nothing is copied per step. How long a
+run is, the quick-run switch included, is the batch source's business (:mod:`.batches`).
 """
 from __future__ import annotations
 
@@ -24,31 +25,31 @@ from typing import Callable, Mapping, Sequence
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from .. import runtime
-from ..validation import check_fraction, check_option, check_positive_int
+from ..validation import check_option, check_positive_int
 from .members import members_cross_entropy
 from .optim import make_optimizer, make_scheduler
+from .parameters import PerParameter
 from .results import History, StepState
-from .routing import _frozen_stats, _member_view, _reduce, _routed_backward
+from .routing import _frozen_stats, _routed_backward
 
 
 def progress_default() -> bool:
     return os.environ.get("LABKIT_PROGRESS", "1") != "0" and not os.environ.get("NBGRADER_EXECUTION")
 
 
-def per_example_loss(loss, label_smoothing: float) -> Callable:
+def per_example_loss(loss) -> Callable:
     """``loss`` as a function (logits [S, B, K], targets [S, B]) -> per-example losses [S, B].
 
-    ``"ce"`` is cross-entropy (with ``label_smoothing``). A callable ``loss(logits, targets)`` is
-    called on the flattened batch [S*B, K], [S*B]; it may return per-example losses [S*B]
-    (preferred: weights and several members then work) or, for one member, a scalar.
+    ``"ce"`` is cross-entropy. A callable ``loss(logits, targets)`` is called on the flattened
+    batch [S*B, K], [S*B]; it may return per-example losses [S*B] (preferred: several members then
+    train at once) or, for one member, a scalar.
     """
     if not callable(loss):
         check_option(loss, "loss", ("ce",))
-        return lambda logits, y: members_cross_entropy(logits, y, label_smoothing)
+        return members_cross_entropy
 
     def custom(logits, y):
         S, B = y.shape
@@ -78,32 +79,25 @@ def _callbacks(callbacks) -> list:
     return out
 
 
-def _by_prefix(mapping: Mapping | None, names: Sequence[str], what: str) -> dict:
-    """Expand a mapping keyed by parameter names or module prefixes ("blocks.fc1") to parameters."""
-    if not mapping:
-        return {}
-    out = {}
-    for key, value in mapping.items():
-        hits = [n for n in names if n == key or n.startswith(key + ".")]
-        if not hits:
-            raise ValueError(f"{what} names {key!r}, which matches no parameter; parameters are "
-                             f"{', '.join(names[:8])}{' ...' if len(names) > 8 else ''}")
-        for n in hits:
-            out[n] = value
-    return out
+def _call(hooks: list, name: str, state: StepState) -> None:
+    for h in hooks:
+        if name in h:
+            h[name](state)
 
 
-def train_members(members, train, batches, *, optimizer: str = "adam", lr: float | None = None,
-                  weight_decay: float = 0.0, momentum: float = 0.9, schedule: str = "constant",
-                  warmup: int = 0, loss="ce", label_smoothing: float = 0.0, weights=None, inputs=None,
+def train_members(members, inputs, targets, batches, *, optimizer: str = "adam", lr: float | None = None,
+                  weight_decay: float = 0.0, momentum: float = 0.9, schedule: str = "constant", loss="ce",
                   route=None, update_scale=None, masks=None, callbacks: Sequence = (), val=None,
                   eval_every: int = 1, amp: bool = True, progress: bool | None = None, single: bool = False,
                   desc: str = "training") -> History:
-    """Train S members in place on ``train`` (a labkit Data already on their device).
+    """Train S members in place and return the :class:`History`.
 
+    What it reads of the data, all on the members' device and indexed by the batch:
+    inputs : a tensor [N, ...], or name -> tensor [N, ...] for several input sources (with
+        ``route``; unrouted parameters learn from the first)
+    targets : [N], what the loss compares each example's logits with (class labels for "ce";
+        anything a callable ``loss`` understands, e.g. row numbers)
     batches : a batch source (:mod:`labkit.training.batches`) yielding [S, B] indices
-    weights : per-example weights [N] or [S, N]; each member's loss is the weighted mean
-    inputs : name -> inputs [N, ...] aligned with ``train.y`` (default ``{"x": train.X}``)
     route : parameter name or module prefix -> [S] index into ``inputs``: which input source each
         member's parameter learns from (L1: a block learns from clean or from skewed batches);
         BatchNorm running statistics follow the same routing
@@ -111,103 +105,48 @@ def train_members(members, train, batches, *, optimizer: str = "adam", lr: float
         update (0 freezes; a scalar applies to every member)
     masks : parameter name -> 0/1 tensor [S, ...] (or one for all members): weights kept at zero
     single : the members are one nn.Module trained by ``fit`` (callbacks see it without the member axis)
-    Returns the :class:`History`: ``loss`` [steps, S] (or [steps] when ``single``).
+    Returns ``loss`` [steps, S] (or [steps] when ``single``), the learning rates and evaluations.
     """
-    device = members.device
-    S = len(members)
+    device, S = members.device, len(members)
     if batches.n_members != S:
         raise ValueError(f"the batch source feeds {batches.n_members} members but there are {S}")
     check_positive_int(eval_every, "eval_every", 0)
-    check_fraction(label_smoothing, "label_smoothing", 0.0, 1.0, inclusive_high=False)
-    criterion = per_example_loss(loss, label_smoothing)
-    inputs = dict(inputs) if inputs else {"x": train.X}
-    sources = list(inputs)
-    y = train.y
-    if weights is not None:
-        weights = torch.as_tensor(weights, dtype=torch.float32, device=device)
-        weights = weights.expand(S, -1) if weights.dim() == 1 else weights
-        if weights.shape != (S, len(y)) or not torch.isfinite(weights).all() or (weights < 0).any():
-            raise ValueError(f"weights must be finite, non-negative, of shape [{len(y)}] or [{S}, {len(y)}]")
-    stacked = members.stacked_params()
-    names = list(stacked)
-    route = {n: torch.as_tensor(v, device=device).long().expand(S) for n, v in _by_prefix(route, names, "route").items()}
-    if route and len(sources) < 2:
-        raise ValueError("route needs at least two input sources in `inputs`")
-    for n, r in route.items():
-        if int(r.min()) < 0 or int(r.max()) >= len(sources):
-            raise ValueError(f"route[{n!r}] must index the inputs {sources}")
-    scales = {}
-    for n, v in _by_prefix(update_scale, names, "update_scale").items():
-        v = torch.as_tensor(v, dtype=torch.float32)
-        scales[n] = _member_view(v.expand(S) if v.dim() == 0 else v, stacked[n])
-    masks = {n: _member_view(m, stacked[n]).to(stacked[n].dtype) for n, m in _by_prefix(masks, names, "masks").items()}
-    frozen_stats = _frozen_stats(members, route, sources)
-
+    inputs = dict(inputs) if isinstance(inputs, Mapping) else {"x": inputs}
+    sources, criterion = list(inputs), per_example_loss(loss)
+    per_param = PerParameter.expand(members, sources, route, update_scale, masks)
+    frozen_stats = _frozen_stats(members, per_param.route, sources)
     opt = make_optimizer(members.leaves(), optimizer, lr, weight_decay, momentum)
-    sched = make_scheduler(opt, schedule, runtime.quick_steps(batches.total_steps), warmup)
+    sched = make_scheduler(opt, schedule, batches.total_steps)
     dtype = runtime.amp_dtype(device) if amp else None
-    if route and dtype == torch.float16:
+    if per_param.route and dtype == torch.float16:
         dtype = None  # fp16 would need one loss scaler per source
-    scaler = torch.amp.GradScaler(device.type, enabled=dtype == torch.float16)
+    scaler = torch.amp.GradScaler(device.type, enabled=dtype == torch.float16)  # a no-op unless fp16
     hooks = _callbacks(callbacks)
-    plain_ce = not members.has_member_axis and loss == "ce" and weights is None
-    total, per_epoch = runtime.quick_steps(batches.total_steps), batches.steps_per_epoch
-    losses = torch.empty(total, S, device=device)
-    lrs = np.empty(total)
-    evals = []
+    total, per_epoch = batches.total_steps, batches.steps_per_epoch
+    losses, lrs, evals = torch.empty(total, S, device=device), np.empty(total), []
     bar = tqdm(total=total, desc=desc if S == 1 else f"{desc} {S} members", leave=False, mininterval=0.5,
                disable=not (progress_default() if progress is None else progress))
     start = time.perf_counter()
-    with torch.no_grad():
-        for n, m in masks.items():
-            stacked[n].mul_(m)
+    per_param.apply_masks()  # the masks hold from the start
     state = StepState(0, 0.0, per_epoch, total, members, single=single)
-    for h in hooks:
-        if "on_start" in h:
-            h["on_start"](state)
+    _call(hooks, "on_start", state)
     members.train()
     step = 0
-    quick_batch = runtime.QUICK_BATCH if runtime.quick() else None
     for step, idx in enumerate(batches, 1):
-        if step > total:  # the quick-run switch cut the run short
-            step = total
-            break
-        if quick_batch is not None:  # and keeps the batches small: the code path, not the compute
-            idx = idx[:, :quick_batch]
-        w = None if weights is None else weights.gather(1, idx)
+        yb = targets[idx]
         opt.zero_grad(set_to_none=True)
-        if not route:
-            with runtime.autocast(device, enabled=dtype is not None):
-                if plain_ce:  # one nn.Module and plain cross-entropy: no member axis in the graph at all
-                    i = idx[0]
-                    logits, yi = members.module(inputs[sources[0]][i]), y[i]
-                    total_loss = F.cross_entropy(logits.float(), yi, label_smoothing=label_smoothing)
-                    logits, yb, per_member = logits.unsqueeze(0), yi.unsqueeze(0), total_loss.view(1)
-                else:
-                    yb = y[idx]
-                    logits = members.forward(inputs[sources[0]][idx])
-                    per_member = _reduce(criterion(logits, yb), w)
-                    total_loss = per_member.sum()  # the sum keeps each member's gradient its own
-            if scaler.is_enabled():  # fp16 needs loss scaling; bf16 and fp32 do not
-                scaler.scale(total_loss).backward()
-            else:
-                total_loss.backward()
-        else:
-            yb = y[idx]
-            logits, per_member = _routed_backward(members, inputs, sources, idx, yb, w, criterion, route,
+        if per_param.route:
+            logits, per_member = _routed_backward(members, inputs, sources, idx, yb, criterion, per_param.route,
                                                   frozen_stats, device, dtype is not None)
-        old = {n: stacked[n].detach().clone() for n in scales} if scales else None
-        if scaler.is_enabled():
-            scaler.step(opt)
-            scaler.update()
         else:
-            opt.step()
-        if scales or masks:
-            with torch.no_grad():
-                for n, f in scales.items():
-                    stacked[n].sub_(old[n]).mul_(f).add_(old[n])
-                for n, m in masks.items():
-                    stacked[n].mul_(m)
+            with runtime.autocast(device, enabled=dtype is not None):
+                logits = members.forward(inputs[sources[0]][idx])
+                per_member = criterion(logits, yb).mean(1)
+            scaler.scale(per_member.sum()).backward()  # the sum keeps each member's gradient its own
+        old = per_param.before_step()
+        scaler.step(opt)
+        scaler.update()
+        per_param.after_step(old)
         lrs[step - 1] = opt.param_groups[0]["lr"]
         if sched is not None:
             sched.step()
@@ -215,9 +154,7 @@ def train_members(members, train, batches, *, optimizer: str = "adam", lr: float
         bar.update()
         state = StepState(step, step / per_epoch, per_epoch, total, members, per_member.detach(), idx,
                           logits.detach().float(), yb, single=single)
-        for h in hooks:
-            if "on_step" in h:
-                h["on_step"](state)
+        _call(hooks, "on_step", state)
         due = eval_every and step % (per_epoch * eval_every) == 0
         if val is not None and eval_every and (due or step == total or state.stop):
             evals.append({"epoch": step / per_epoch, "step": step, **_val_metrics(members, val, single)})
@@ -228,9 +165,7 @@ def train_members(members, train, batches, *, optimizer: str = "adam", lr: float
             break
     bar.close()
     members.eval()
-    for h in hooks:
-        if "on_end" in h:
-            h["on_end"](state)
+    _call(hooks, "on_end", state)
     loss_out = losses[:step].cpu().numpy()
     return History(loss=loss_out[:, 0] if single else loss_out, lr=lrs[:step], steps_per_epoch=per_epoch,
                    evals=evals, seconds=time.perf_counter() - start)

@@ -233,11 +233,10 @@ def as_members(model) -> _Members:
     raise TypeError(f"expected an nn.Module or a labkit Ensemble, got {type(model).__name__}")
 
 
-def members_cross_entropy(logits: torch.Tensor, targets: torch.Tensor, label_smoothing: float = 0.0) -> torch.Tensor:
+def members_cross_entropy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     """Per-example cross-entropy of logits [S, B, K] against targets [S, B]: [S, B]."""
     S, B = targets.shape
-    return F.cross_entropy(logits.float().flatten(0, 1), targets.flatten(), reduction="none",
-                           label_smoothing=label_smoothing).view(S, B)
+    return F.cross_entropy(logits.float().flatten(0, 1), targets.flatten(), reduction="none").view(S, B)
 
 
 __all__ = ["Ensemble", "ModuleMembers", "as_members", "eval_mode", "has_batchnorm", "to_device_input",

@@ -40,13 +40,11 @@ def make_optimizer(params, name: str = "adam", lr: float | None = None, weight_d
         return cls(params, lr=lr, weight_decay=weight_decay, **kw)
 
 
-def _lr_lambda(schedule: str, total: int, warmup: int) -> Callable[[int], float]:
+def _lr_lambda(schedule: str, total: int) -> Callable[[int], float]:
     check_option(schedule, "schedule", SCHEDULES)
 
     def factor(step: int) -> float:
-        if warmup and step < warmup:
-            return (step + 1) / warmup
-        t = (step - warmup) / max(1, total - warmup)
+        t = step / max(1, total)
         if schedule == "cosine":
             return 0.5 * (1 + math.cos(math.pi * min(t, 1.0)))
         if schedule == "linear":
@@ -61,9 +59,9 @@ def _lr_lambda(schedule: str, total: int, warmup: int) -> Callable[[int], float]
     return factor
 
 
-def make_scheduler(opt, schedule: str, total: int, warmup: int):
-    """A per-step LambdaLR, or None for a constant rate without warm-up (nothing to update)."""
-    factor = _lr_lambda(schedule, total, warmup)
-    if schedule == "constant" and not warmup:
+def make_scheduler(opt, schedule: str, total: int):
+    """A per-step LambdaLR over ``total`` steps, or None for a constant rate (nothing to update)."""
+    factor = _lr_lambda(schedule, total)
+    if schedule == "constant":
         return None
     return torch.optim.lr_scheduler.LambdaLR(opt, factor)

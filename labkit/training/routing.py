@@ -5,27 +5,7 @@ from __future__ import annotations
 import torch
 
 from .. import runtime
-
-
-def _member_view(t, like: torch.Tensor) -> torch.Tensor:
-    """A per-member value shaped to broadcast against a stacked parameter ``like`` [S, ...]: a
-    vector [S], a tensor of ``like``'s shape, or one of the parameter's own shape (all members)."""
-    t = torch.as_tensor(t, dtype=like.dtype, device=like.device)
-    if like.dim() == 0 or t.shape == like.shape:
-        return t
-    if t.shape == like.shape[1:]:
-        return t.unsqueeze(0)
-    if t.dim() == 1 and t.shape[0] == like.shape[0]:
-        return t.reshape(t.shape + (1,) * (like.dim() - 1))
-    raise ValueError(f"a per-member value of shape {tuple(t.shape)} does not fit a parameter of shape "
-                     f"{tuple(like.shape[1:])} with {like.shape[0]} members")
-
-
-def _reduce(per_example: torch.Tensor, w) -> torch.Tensor:
-    """Per-member loss [S]: the mean of per-example losses [S, B], weighted by ``w`` if given."""
-    if w is None:
-        return per_example.mean(1)
-    return (per_example * w).sum(1) / w.sum(1).clamp(min=1e-12)
+from .parameters import member_view
 
 
 def _frozen_stats(members, route: dict, sources: list):
@@ -43,7 +23,7 @@ def _frozen_stats(members, route: dict, sources: list):
     return out
 
 
-def _routed_backward(members, inputs, sources, idx, yb, w, criterion, route, frozen_stats, device, use_amp):
+def _routed_backward(members, inputs, sources, idx, yb, criterion, route, frozen_stats, device, use_amp):
     """One forward and one backward pass per input source; each member's parameter gets the
     gradient of the source ``route`` assigns to it (unrouted parameters: the first source).
     Returns the logits and per-member losses of the first source."""
@@ -52,14 +32,14 @@ def _routed_backward(members, inputs, sources, idx, yb, w, criterion, route, fro
     for k, src in enumerate(sources):
         with runtime.autocast(device, enabled=use_amp):
             logits = members.forward(inputs[src][idx], frozen_stats=frozen_stats[k])
-            per_member = _reduce(criterion(logits, yb), w)
+            per_member = criterion(logits, yb).mean(1)
         gk = torch.autograd.grad(per_member.sum(), [leaf for _, leaf in named], allow_unused=True)
         for i, ((name, leaf), g) in enumerate(zip(named, gk)):
             if g is None:
                 continue
             r = route.get(name)
             pick = (r == k) if r is not None else torch.full((len(members),), k == 0, device=device)
-            g = g * (_member_view(pick, leaf) if members.has_member_axis else pick[0].to(g.dtype))
+            g = g * (member_view(pick, leaf) if members.has_member_axis else pick[0].to(g.dtype))
             grads[i] = g if grads[i] is None else grads[i] + g
         if first is None:
             first = (logits, per_member)

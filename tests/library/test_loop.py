@@ -1,5 +1,5 @@
 """The one training loop: every trainer gives the numbers of a plain PyTorch loop, and each of its
-extensions (weights, update scales, masks, gradient routing, callbacks) does what it says."""
+extensions (update scales, masks, gradient routing, callbacks) does what it says."""
 import numpy as np
 import pytest
 import torch
@@ -102,30 +102,14 @@ def test_per_member_update_scales_and_masks(data):
     before = ens.params["blocks.fc1.1.weight"].detach().clone()
     mask = (torch.rand(before.shape[1:]) > 0.7).float()
     batches = EpochBatches(len(data), 64, [0, 0], epochs=1)
-    train_members(ens, data, batches, update_scale={"blocks.fc1": torch.tensor([0.0, 1.0])},
+    train_members(ens, data.X, data.y, batches, update_scale={"blocks.fc1": torch.tensor([0.0, 1.0])},
                   masks={"blocks.head.0.weight": torch.ones(10, 32)})
     after = ens.params["blocks.fc1.1.weight"].detach()
     assert torch.equal(after[0], before[0]) and not torch.equal(after[1], before[1])
     ens = build_members(build, [0], torch.device("cpu"))
-    train_members(ens, data, EpochBatches(len(data), 64, [0], epochs=1), masks={"blocks.fc1.1.weight": mask})
+    train_members(ens, data.X, data.y, EpochBatches(len(data), 64, [0], epochs=1), masks={"blocks.fc1.1.weight": mask})
     w = ens.params["blocks.fc1.1.weight"].detach()[0]
     assert torch.all(w[mask == 0] == 0) and (w[mask == 1] != 0).all()
-
-
-def test_weights_equal_repeating_examples(data):
-    """Weight 2 on an example counts it twice: the same as a batch that holds it twice."""
-    w = torch.ones(len(data))
-    w[:150] = 2.0
-    lk.seed_everything(0)
-    model = mlp(data)
-    plan = [torch.arange(0, 300)]
-    train_members(lk.training.ModuleMembers(model), data, PlanBatches(plan, 1), weights=w)
-    lk.seed_everything(0)
-    ref = mlp(data)
-    plain_loop(ref, data, [torch.cat([torch.arange(0, 150), torch.arange(0, 300)])])
-    assert same_weights(model, ref)
-    with pytest.raises(ValueError, match="weights must be"):
-        lk.fit(model, data, steps=1, weights=-w)
 
 
 def test_route_gives_each_block_the_gradient_of_its_own_source(data):
@@ -134,7 +118,7 @@ def test_route_gives_each_block_the_gradient_of_its_own_source(data):
     build = lambda: mlp(data, (16,))  # noqa: E731
     ens = build_members(build, [0, 0, 0], torch.device("cpu"))
     route = {"blocks.fc1": torch.tensor([0, 1, 1]), "blocks.head": torch.tensor([0, 1, 0])}
-    train_members(ens, data, PlanBatches(plan, 3), inputs={"clean": data.X, "noisy": noisy}, route=route)
+    train_members(ens, {"clean": data.X, "noisy": noisy}, data.y, PlanBatches(plan, 3), route=route)
     clean_run, noisy_run, mixed = ens.models
     for source, run in ((data.X, clean_run), (noisy, noisy_run)):  # all blocks on one source: plain training
         lk.seed_everything(0)

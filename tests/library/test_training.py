@@ -82,13 +82,13 @@ def test_optimizers_and_schedules_reduce_the_loss(splits, optimizer, schedule):
 
 
 def test_schedule_shapes():
-    cosine = _lr_lambda("cosine", 100, 0)
+    cosine = _lr_lambda("cosine", 100)
     assert cosine(0) == 1.0 and abs(cosine(50) - 0.5) < 1e-9 and cosine(100) < 1e-9
-    warm = _lr_lambda("linear", 100, 10)
-    assert warm(0) == 0.1 and warm(9) == 1.0 and warm(55) == pytest.approx(0.5)
-    step = _lr_lambda("step", 100, 0)
+    linear = _lr_lambda("linear", 100)
+    assert linear(0) == 1.0 and linear(50) == pytest.approx(0.5) and linear(100) == 0.0
+    step = _lr_lambda("step", 100)
     assert step(10) == 1 and step(60) == pytest.approx(0.1) and step(80) == pytest.approx(0.01)
-    one = _lr_lambda("onecycle", 100, 0)
+    one = _lr_lambda("onecycle", 100)
     assert one(25) == pytest.approx(1.0) and one(0) == 0.0
 
 
