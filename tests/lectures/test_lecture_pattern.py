@@ -1,8 +1,11 @@
 """Every lecture in lectures/ follows the course's notebook pattern (lectures/README.md):
 a title with its run time, a Colab set-up cell, ``import labkit as lk`` with ``lk.setup(seed=0)``,
-a summary and references at the end, and no outputs committed. A new lecture is checked here
-without any new test code; what it claims is asserted in its own ``test_lecture_<n>.py``."""
+a summary and references at the end, code a student reads at a glance, and no outputs committed.
+A new lecture is checked here without any new test code; what it claims is asserted in its own
+``test_lecture_<n>.py``."""
+import io
 import re
+import tokenize
 from pathlib import Path
 
 import nbformat
@@ -68,16 +71,49 @@ PLUMBING = re.compile(r"OMP_NUM_THREADS|pytest|tests/|notebook_runner|benchmarks
                       r"|oversubscribed|LABKIT_SCALE=", re.IGNORECASE)
 # a loop variable named train or test silently replaces the split of that name for every later cell
 SHADOWING = re.compile(r"\bfor\s+[\w\s,()]*?\b(train|test)\b[\w\s,()]*?\bin\b")
-MAX_CODE_LINES = 15
+MAX_CODE_LINES, MAX_LINE_CHARS = 15, 100
+
+
+def joined_statements(code: str) -> list:
+    """The line numbers where ``;`` joins two statements (a ``;`` inside a string does not count)."""
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(code).readline))
+    except (tokenize.TokenError, SyntaxError):  # a cell tokenize cannot read is for the kernel to reject
+        return []
+    return [t.start[0] for t in tokens if t.type == tokenize.OP and t.string == ";"]
+
+
+def code_problems(cell, i: int) -> list:
+    """What keeps code cell ``i`` from being read at a glance: more than 15 lines (the collapsed
+    setup cell excepted), lines over 100 characters, statements joined with ``;``."""
+    lines, out = cell.source.splitlines(), []
+    collapsed = cell.metadata.get("jupyter", {}).get("source_hidden") is True
+    if len(lines) > MAX_CODE_LINES and not collapsed:
+        out.append(f"cell {i} has {len(lines)} lines (at most {MAX_CODE_LINES}): split it")
+    out += [f"cell {i} line {n}: {len(line)} characters (at most {MAX_LINE_CHARS}): wrap it"
+            for n, line in enumerate(lines, 1) if len(line) > MAX_LINE_CHARS]
+    out += [f"cell {i} line {n}: statements joined with ';': one per line" for n in joined_statements(cell.source)]
+    return out
+
+
+def test_the_glance_check_sees_each_problem():
+    long = nbformat.v4.new_code_cell("\n".join(f"x{n} = {n}" for n in range(16)))
+    wide = nbformat.v4.new_code_cell("x = '" + "a" * 100 + "'")
+    joined = nbformat.v4.new_code_cell("import os; print(os.sep)\ns = 'a; b'")
+    assert [len(code_problems(c, 0)) for c in (long, wide, joined)] == [1, 1, 1]
+    assert "line 1" in code_problems(joined, 0)[0]
+    long.metadata["jupyter"] = {"source_hidden": True}
+    assert code_problems(long, 0) == [] and code_problems(nbformat.v4.new_code_cell("s = 'a; b'"), 0) == []
 
 
 @pytest.mark.parametrize("path", LECTURES, ids=[p.stem for p in LECTURES])
 def test_cells_are_short_and_headings_stand_alone(path):
     cells = nbformat.read(path, as_version=4).cells
+    problems = [p for i, cell in enumerate(cells) if cell.cell_type == "code" for p in code_problems(cell, i)]
+    assert not problems, f"{len(problems)} problem(s):\n" + "\n".join(problems)
     for i, cell in enumerate(cells):
         lines = cell.source.splitlines()
         if cell.cell_type == "code":
-            assert len(lines) <= MAX_CODE_LINES, f"cell {i} has {len(lines)} lines (at most {MAX_CODE_LINES}): split it"
             match = SHADOWING.search(cell.source)
             assert not match, f"cell {i}: loop variable shadows a data split: {match.group(0)!r}"
         if cell.cell_type == "markdown":
@@ -89,6 +125,10 @@ def test_cells_are_short_and_headings_stand_alone(path):
 
 @pytest.mark.parametrize("path", LECTURES, ids=[p.stem for p in LECTURES])
 def test_has_one_configuration_block(path):
-    sources = [c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"]
-    scaled = [i for i, s in enumerate(sources) if "lk.scaled(" in s]
-    assert len(scaled) == 1, f"{len(scaled)} cells call lk.scaled: keep every size in one configuration cell"
+    """Every size sits in one block: the cells that call ``lk.scaled`` follow each other, with no
+    markdown between them (a long configuration may take two or three cells)."""
+    cells = nbformat.read(path, as_version=4).cells
+    scaled = [i for i, c in enumerate(cells) if c.cell_type == "code" and "lk.scaled(" in c.source]
+    assert scaled, "no cell calls lk.scaled: put every size in one configuration block"
+    between = [c for c in cells[scaled[0]:scaled[-1] + 1] if c.cell_type != "code"]
+    assert not between, f"cells {scaled} call lk.scaled with markdown between: keep every size in one block"
