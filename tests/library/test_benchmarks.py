@@ -51,3 +51,13 @@ def test_plain_scores_agree_with_labkit():
         rho = spearmanr(ours.per_seed[score].mean(0), plain[score].mean(0)).statistic
         assert rho > 0.7, (score, rho)
     assert np.isfinite(plain["vog"]).all() and plain["depth"].min() >= 0
+
+
+def test_the_previous_randconv_transform_gives_labkit_features():
+    from benchmarks import randconv_speed
+    from labkit import randconv as rc
+
+    X = np.random.default_rng(0).standard_normal((70, 40)).astype(np.float32)
+    tf = rc.RandomConvFeatures(n_kernels=50, random_state=0, pooling=("ppv", "max", "mean")).fit(X)
+    np.testing.assert_allclose(randconv_speed.previous_transform(tf, X), tf.transform(X), atol=1e-5)
+    assert rc.RandomConvFeatures._block(40, 2500) * 40 * 2500 * 4 <= 2**19  # a block fits in L2

@@ -24,13 +24,16 @@ def test_ppv_against_a_direct_count():
 
 
 @pytest.mark.parametrize("shape,k", [((30, 1, 40), 9), ((20, 3, 25), 5), ((25, 1, 8, 8), 3), ((12, 2, 9, 7), 3)])
-def test_vectorised_transform_equals_the_per_kernel_loop(shape, k):
+def test_vectorised_transform_equals_the_per_kernel_loop(shape, k, monkeypatch):
     X = np.random.default_rng(1).standard_normal(shape).astype(np.float32)
     f = rc.RandomConvFeatures(n_kernels=23, kernel_size=k, pooling=("ppv", "max", "mean"), random_state=3,
                               batch_size=7).fit(X)
     A, B = f.transform(X), f.transform_per_kernel(X)
     assert A.shape == (shape[0], 69) and f.n_features_out_ == 69
     np.testing.assert_allclose(A, B, atol=1e-5)
+    # blocks of 2 examples inside each batch of 7 (as 10,000 kernels on MNIST-1D get), the last one short
+    monkeypatch.setattr(rc.RandomConvFeatures, "_block", staticmethod(lambda positions, kernels: 2))
+    np.testing.assert_allclose(f.transform(X), B, atol=1e-5)
 
 
 def test_features_against_a_direct_conv():
