@@ -8,8 +8,10 @@
     True
 
 Modules: ``loop`` (the one training loop), ``fit`` (fit, fit_many, fit_subsets), ``batches``
-(batch sources), ``members`` (Ensemble and the one-member view of an nn.Module), ``optim``
-(the optimizer factory and schedules), ``evaluation``, ``gradients``, ``results``, ``checkpoints``.
+(batch sources, the quick-run switch), ``parameters`` (the loop's per-parameter options),
+``routing`` (gradient routing), ``members`` (Ensemble and the one-member view of an nn.Module),
+``optim`` (the optimizer factory and schedules), ``evaluation``, ``gradients``, ``results``,
+``checkpoints``.
 """
 from .batches import EpochBatches, PlanBatches, SubsetBatches, batch_plan, steps_plan
 from .checkpoints import load_checkpoint, save_checkpoint
