@@ -75,8 +75,8 @@ def main(argv=None) -> int:
     device = lk.get_device()
     target = 10.0 if device.type == "cuda" else 50.0
     lk.seed_everything(0)
-    train, _, test = ct.shifted_digits(train_copies=3)
-    classical = {"SVM": ct.fit_classical("svm", train, test)}
+    train, _, test = lk.data.shifted_digits(train_copies=3)
+    classical = {"SVM": lk.probes.fit_classical("svm", train, test)}
     where = torch.cuda.get_device_name(0) if device.type == "cuda" else f"CPU, {torch.get_num_threads()} threads"
     print(f"contingency tracking overhead on {where}: {len(train)} training, {len(test)} test images, "
           f"{len(SEEDS)} seeds at once, batch {BATCH}")

@@ -34,10 +34,10 @@ from .strategies import (
     strategy_scores,
     top_b,
 )
-from .widget import MoonsRounds, RoundView, active_widget, moons_rounds, moons_view, render_round
+from .widget import ActiveView, MoonsRounds, active_view, active_widget, moons_rounds, render_active
 
-__all__ = ["STRATEGIES", "ActiveRun", "MoonsRounds", "RoundView", "active_widget", "area_under_curve",
+__all__ = ["STRATEGIES", "ActiveRun", "MoonsRounds", "ActiveView", "active_widget", "area_under_curve",
            "batch_classes", "batch_spread", "check_probs", "embed", "entropy", "expected_gradient_length",
            "information_density", "initial_pools", "kcenter_greedy", "labels_to_reach", "least_confidence",
-           "margin", "moons_rounds", "moons_view", "plot_learning_curves", "render_round", "run_active",
+           "margin", "moons_rounds", "active_view", "plot_learning_curves", "render_active", "run_active",
            "select", "strategy_scores", "top_b"]

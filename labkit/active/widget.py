@@ -1,6 +1,6 @@
 """Stepping through active learning on two moons: pick a strategy and a round, see the labelled
 points, the batch the strategy queries next, the model's boundary and the accuracy so far.
-:func:`moons_rounds` computes everything once, :func:`moons_view` is the pure logic,
+:func:`moons_rounds` computes everything once, :func:`active_view` is the pure logic,
 :func:`active_widget` the thin ipywidgets wrapper."""
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ class MoonsRounds:
 
 
 @dataclass
-class RoundView:
+class ActiveView:
     """What the widget shows for one strategy after ``round`` rounds."""
 
     strategy: str
@@ -63,7 +63,7 @@ def moons_rounds(strategies=STRATEGIES, seed: int = 0, n: int = 400, n_test: int
     return MoonsRounds(pool, (gx, gy), {a: np.stack(v) for a, v in probs.items()}, run)
 
 
-def moons_view(data: MoonsRounds, strategy: str, round: int) -> RoundView:
+def active_view(data: MoonsRounds, strategy: str, round: int) -> ActiveView:
     """The state after ``round`` rounds: labelled indices, the batch queried next (empty after the
     last round) and the accuracy curve up to this round."""
     run = data.run
@@ -76,10 +76,10 @@ def moons_view(data: MoonsRounds, strategy: str, round: int) -> RoundView:
     labelled = np.concatenate(steps[:r + 1])
     queried = steps[r + 1] if r < R else np.array([], dtype=int)
     acc = run.accuracy[run.strategies.index(strategy), 0, :r + 1]
-    return RoundView(strategy, r, labelled, queried, acc, run.labels[:r + 1])
+    return ActiveView(strategy, r, labelled, queried, acc, run.labels[:r + 1])
 
 
-def render_round(data: MoonsRounds, view: RoundView):
+def render_active(data: MoonsRounds, view: ActiveView):
     """Left: the pool, the labelled points, the next batch (circled) and the boundary; right: the
     accuracy curve so far."""
     import matplotlib.pyplot as plt
@@ -120,12 +120,12 @@ def active_widget(data: MoonsRounds):
     rnd = w.IntSlider(value=0, min=0, max=len(run.labels) - 1, description="round", continuous_update=False)
 
     def render(strategy, round):
-        view = moons_view(data, strategy, round)
-        png = fig_to_png(render_round(data, view))
+        view = active_view(data, strategy, round)
+        png = fig_to_png(render_active(data, view))
         text = f"{strategy}: {len(view.labelled)} labels, test accuracy {view.accuracy[-1]:.3f}"
         return png, text, view
 
     return picture_widget({"strategy": strategy, "round": rnd}, render, css_class="lk-active")
 
 
-__all__ = ["MoonsRounds", "RoundView", "moons_rounds", "moons_view", "render_round", "active_widget"]
+__all__ = ["MoonsRounds", "ActiveView", "moons_rounds", "active_view", "render_active", "active_widget"]

@@ -25,12 +25,12 @@ from .intrinsic import SubspaceNet, SubspaceSweep, d_int90, random_projection, s
 from .layers import RESETS, LayerRobustness, Snapshot, layer_robustness, reset_block
 from .mimo import MIMONet, disagreement, ensemble_metrics, fit_mimo, mimo_proba, nll
 from .plots import plot_double_descent, plot_layer_robustness, plot_subspace, plot_width_sweep
-from .widget import double_descent_view, double_descent_widget
+from .widget import DoubleDescentView, double_descent_view, double_descent_widget, render_double_descent
 from .width_sweep import WidthSweep, width_sweep
 
 __all__ = ["RFCurve", "feature_sweep", "min_norm_fit", "peak_summary", "predict_linear", "random_relu_features",
            "ridge_fit", "sample_sweep", "SubspaceNet", "SubspaceSweep", "d_int90", "random_projection",
            "subspace_sweep", "RESETS", "LayerRobustness", "Snapshot", "layer_robustness", "reset_block", "MIMONet",
            "disagreement", "ensemble_metrics", "fit_mimo", "mimo_proba", "nll", "plot_double_descent",
-           "plot_layer_robustness", "plot_subspace", "plot_width_sweep", "double_descent_view",
-           "double_descent_widget", "WidthSweep", "width_sweep"]
+           "plot_layer_robustness", "plot_subspace", "plot_width_sweep", "DoubleDescentView", "double_descent_view",
+           "render_double_descent", "double_descent_widget", "WidthSweep", "width_sweep"]

@@ -1,4 +1,5 @@
-"""Figures of the lecture: each takes the results of an analysis and returns the matplotlib Figure."""
+"""Figures of the lecture: each takes the results of an analysis, draws on ``ax`` (a new figure
+when None) and returns the axis (the axes, for a figure of several panels)."""
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
@@ -15,7 +16,7 @@ def plot_double_descent(curves: dict, threshold: int | None = None, ax=None, xla
     minimises), without the training curve."""
     if metric not in ("error", "mse"):
         raise ValueError(f"metric must be 'error' or 'mse', got {metric!r}")
-    fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(7, 4))
+    ax = ax if ax is not None else plt.subplots(figsize=(7, 4))[1]
     for i, (label, c) in enumerate(curves.items()):
         colour = f"C{i}"
         if metric == "mse":
@@ -34,12 +35,12 @@ def plot_double_descent(curves: dict, threshold: int | None = None, ax=None, xla
     ax.set_xlabel(xlabel)
     ax.set_ylabel("classification error" if metric == "error" else "test squared error (one-hot targets)")
     ax.legend(fontsize=7)
-    return fig
+    return ax
 
 
 def plot_width_sweep(sweep, ax=None):
     """Training and test error against the number of parameters of a :class:`WidthSweep`."""
-    fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(7, 4))
+    ax = ax if ax is not None else plt.subplots(figsize=(7, 4))[1]
     ax.plot(sweep.n_params, sweep.mean_test_error, "o-", label="test (clean labels)")
     ax.plot(sweep.n_params, sweep.mean_train_error, "s:", label="train (noisy labels)")
     for w, p, e in zip(sweep.widths, sweep.n_params, sweep.mean_test_error):
@@ -49,13 +50,13 @@ def plot_width_sweep(sweep, ax=None):
     ax.set_xlabel("parameters (width annotated; dashed: number of training examples)")
     ax.set_ylabel("error")
     ax.legend(fontsize=8)
-    return fig
+    return ax
 
 
 def plot_subspace(sweeps: dict, ax=None):
     """Accuracy against d for each :class:`SubspaceSweep` (label -> sweep), normalised by the full
     network's accuracy, with the 90 % line and each d_int90 marked."""
-    fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(7, 4))
+    ax = ax if ax is not None else plt.subplots(figsize=(7, 4))[1]
     for i, (label, s) in enumerate(sweeps.items()):
         rel = s.accuracy / s.full_accuracy.mean()
         ax.errorbar(s.dims, rel.mean(0), yerr=rel.std(0), fmt="o-", ms=3, color=f"C{i}", capsize=2,
@@ -68,13 +69,19 @@ def plot_subspace(sweeps: dict, ax=None):
     ax.set_xlabel("subspace dimension d (dotted: d_int90)")
     ax.set_ylabel("accuracy / full network's")
     ax.legend(fontsize=7)
-    return fig
+    return ax
 
 
-def plot_layer_robustness(tables: dict):
-    """One heatmap per :class:`LayerRobustness` (label -> result): accuracy after each reset."""
-    fig, axes = plt.subplots(1, len(tables), figsize=(4.5 * len(tables), 3.2), squeeze=False)
-    for ax, (label, r) in zip(axes[0], tables.items()):
+def plot_layer_robustness(tables: dict, ax=None):
+    """One heatmap per :class:`LayerRobustness` (label -> result): accuracy after each reset, on the
+    axes ``ax`` (one per table; a new row of them when None). Returns the axes."""
+    if ax is None:
+        ax = plt.subplots(1, len(tables), figsize=(4.5 * len(tables), 3.2), squeeze=False)[1][0]
+    axes = np.atleast_1d(ax)
+    if len(axes) != len(tables):
+        raise ValueError(f"ax has {len(axes)} axes for {len(tables)} tables; pass one axis per table")
+    fig = axes[0].figure
+    for ax, (label, r) in zip(axes, tables.items()):
         values = r.table.to_numpy()
         im = ax.imshow(values, vmin=r.chance, vmax=r.trained, cmap="viridis", aspect="auto")
         for (i, j), v in np.ndenumerate(values):
@@ -84,4 +91,4 @@ def plot_layer_robustness(tables: dict):
         ax.set_title(f"{label}: trained {r.trained:.2f}", fontsize=9)
         fig.colorbar(im, ax=ax, fraction=0.05)
     fig.tight_layout()
-    return fig
+    return axes

@@ -1,31 +1,49 @@
 """The lecture's widget: the random-feature double-descent curve with sliders for label noise and
-the ridge penalty, a pure function :func:`double_descent_view` wrapped by ``lk.viz.picture_widget``."""
+the ridge penalty: pure logic (:func:`double_descent_view`), its figure
+(:func:`render_double_descent`) and a thin wrapper (:func:`double_descent_widget`)."""
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import matplotlib.pyplot as plt
 
 from ..viz.images import fig_to_png
-from .double_descent import feature_sweep, peak_summary
+from .double_descent import RFCurve, feature_sweep, peak_summary
 from .plots import plot_double_descent
 
-__all__ = ["double_descent_view", "double_descent_widget"]
+__all__ = ["DoubleDescentView", "double_descent_view", "render_double_descent", "double_descent_widget"]
+
+
+@dataclass
+class DoubleDescentView:
+    """What the widget shows at one label noise and ridge penalty: the sweep and its peak."""
+
+    label_noise: float
+    ridge: float
+    n_train: int
+    curve: RFCurve
+    peak: dict  # peak_summary(curve)
+
+    def summary(self) -> str:
+        best = min(self.peak["left_min"], self.peak["right_min"])
+        return (f"label noise <b>{self.label_noise:.0%}</b>, ridge <b>{self.ridge:g}</b>: test error "
+                f"{self.peak['at_threshold']:.3f} at N = n = {self.n_train}, best {best:.3f} away from it")
 
 
 def double_descent_view(train, test, label_noise: float, ridge: float, n_features, n_train: int = 500,
-                        seeds=(0,)) -> tuple:
-    """One random-feature sweep (:func:`feature_sweep`) drawn next to the noiseless minimum-norm one.
-
-    Returns ``(png, summary_html, view)``; ``view`` holds the ``curve``, its ``peak``
-    (:func:`peak_summary`), ``label_noise`` and ``ridge``.
-    """
+                        seeds=(0,)) -> DoubleDescentView:
+    """One random-feature sweep (:func:`feature_sweep`) over ``n_features`` at this label noise and
+    ridge penalty, and its :func:`peak_summary`."""
     curve = feature_sweep(train, test, n_features, n_train, seeds, label_noise=label_noise, ridge=ridge)
-    peak = peak_summary(curve)
+    return DoubleDescentView(float(label_noise), float(ridge), n_train, curve, peak_summary(curve))
+
+
+def render_double_descent(view: DoubleDescentView):
+    """The figure of a view: test and training error against the number of features."""
     fig, ax = plt.subplots(figsize=(7, 3.6))
-    plot_double_descent({f"noise {label_noise:.0%}, ridge {ridge:g}": curve}, n_train, ax=ax)
+    plot_double_descent({f"noise {view.label_noise:.0%}, ridge {view.ridge:g}": view.curve}, view.n_train, ax=ax)
     ax.set_ylim(0, 1)
-    html = (f"label noise <b>{label_noise:.0%}</b>, ridge <b>{ridge:g}</b>: test error {peak['at_threshold']:.3f} "
-            f"at N = n = {n_train}, best {min(peak['left_min'], peak['right_min']):.3f} away from it")
-    return fig_to_png(fig), html, {"curve": curve, "peak": peak, "label_noise": label_noise, "ridge": ridge}
+    return fig
 
 
 def double_descent_widget(train, test, n_features, n_train: int = 500, seeds=(0,)):
@@ -38,7 +56,9 @@ def double_descent_widget(train, test, n_features, n_train: int = 500, seeds=(0,
                           continuous_update=False, readout_format=".0%")
     ridge = w.SelectionSlider(options=[0.0, 1e-3, 1e-2, 1e-1, 1.0, 10.0, 100.0], value=0.0, description="ridge",
                               continuous_update=False)
-    return picture_widget({"label_noise": noise, "ridge": ridge},
-                          lambda label_noise, ridge: double_descent_view(train, test, label_noise, ridge, n_features,
-                                                                         n_train, seeds),
-                          css_class="labkit-double-descent")
+
+    def render(label_noise, ridge):
+        view = double_descent_view(train, test, label_noise, ridge, n_features, n_train, seeds)
+        return fig_to_png(render_double_descent(view)), view.summary(), view
+
+    return picture_widget({"label_noise": noise, "ridge": ridge}, render, css_class="labkit-double-descent")

@@ -26,7 +26,7 @@ learning phenomena"). Typical use::
 
     >>> from labkit import contingency as ct
     >>> train, val, test = lk.data.shifted_digits()
-    >>> svm = ct.fit_classical("svm", train, test)
+    >>> svm = lk.probes.fit_classical("svm", train, test)
     >>> tracker = ct.ContingencyTracker(test, {"SVM": svm}, past_peak=2)  # every step until 2x the peak's step
     >>> _, history, run = ct.track(lambda: lk.models.make_model("mlp", train), train, tracker,
     ...                            seeds=[0, 1, 2, 3], epochs=10)
@@ -39,17 +39,13 @@ early peak forms (``dense_steps``, or, with ``past_peak``, until the step is tha
 of R+-'s highest point so far) and log-spaced steps after that, so evaluating the test set costs a
 fraction of the training. T for any M is derived from the stored correctness afterwards.
 """
-from ..data.real import real_splits
-from ..data.shifted import shift_digits, shifted_digits
-from ..probes.classical import CLASSICAL_KINDS, Classical, fit_classical, forest_early_stopping
 from .plots import plot_rates, plot_ratio, plot_schedule
 from .run import ContingencyRun, Curves, alternative_shapes, easiness_table
 from .table import CELL_NAMES, CELLS, Rates, constant_guess_ratios, contingency_table, rates, table_from_predictions
 from .tracker import ContingencyTracker, track, tracking_schedule
-from .widget import CellView, cell_view, contingency_widget, render_cells, show_cells
+from .widget import ContingencyView, contingency_view, contingency_widget, render_contingency, show_cells
 
-__all__ = ["CELLS", "CELL_NAMES", "CLASSICAL_KINDS", "Classical", "ContingencyRun", "ContingencyTracker", "Curves",
-           "CellView", "Rates", "alternative_shapes", "cell_view", "constant_guess_ratios", "contingency_table",
-           "contingency_widget", "easiness_table", "fit_classical", "forest_early_stopping", "plot_rates",
-           "plot_ratio", "plot_schedule", "rates", "render_cells", "real_splits", "shift_digits", "shifted_digits",
-           "show_cells", "table_from_predictions", "track", "tracking_schedule"]
+__all__ = ["CELLS", "CELL_NAMES", "ContingencyRun", "ContingencyTracker", "Curves", "ContingencyView", "Rates",
+           "alternative_shapes", "contingency_view", "constant_guess_ratios", "contingency_table",
+           "contingency_widget", "easiness_table", "plot_rates", "plot_ratio", "plot_schedule", "rates",
+           "render_contingency", "show_cells", "table_from_predictions", "track", "tracking_schedule"]

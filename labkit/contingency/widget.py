@@ -1,5 +1,5 @@
 """The table explorer: the 2x2 table of one (D run, M, step) with example images in each cell.
-:func:`cell_view` is the pure logic; :func:`contingency_widget` a thin ipywidgets wrapper."""
+:func:`contingency_view` is the pure logic; :func:`contingency_widget` a thin ipywidgets wrapper."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -17,12 +17,12 @@ from .table import CELL_NAMES, Rates, rates
 def show_cells(images, run: ContingencyRun, m=None, step: int | None = None, seed: int = 0, per_cell: int = 6,
                labels: Sequence[str] | None = None, sample_seed: int = 0):
     """The 2x2 table drawn as a grid: in each cell its count and up to ``per_cell`` test images."""
-    view = cell_view(run, m, step, seed, per_cell, sample_seed)
-    return render_cells(images, view, labels)
+    view = contingency_view(run, m, step, seed, per_cell, sample_seed)
+    return render_contingency(images, view, labels)
 
 
 @dataclass
-class CellView:
+class ContingencyView:
     """What the widget shows for one (D run, M, step): the table and example indices per cell."""
 
     m_name: str
@@ -33,8 +33,8 @@ class CellView:
     rates: Rates
 
 
-def cell_view(run: ContingencyRun, m=None, step: int | None = None, seed: int = 0, per_cell: int = 6,
-              sample_seed: int = 0) -> CellView:
+def contingency_view(run: ContingencyRun, m=None, step: int | None = None, seed: int = 0, per_cell: int = 6,
+              sample_seed: int = 0) -> ContingencyView:
     """The widget's pure logic: the table of one seed at a recorded step and a few examples per cell
     (drawn at random, reproducibly, from the cell)."""
     check_positive_int(per_cell, "per_cell", 0)
@@ -47,11 +47,11 @@ def cell_view(run: ContingencyRun, m=None, step: int | None = None, seed: int = 
     examples = {k: np.sort(rng.choice(v, size=min(per_cell, len(v)), replace=False)) if len(v) else v
                 for k, v in cells.items()}
     table = run.table(m, int(run.steps[i]), seed)
-    return CellView(name, int(run.steps[i]), float(run.epochs[i]), table, examples, rates(table))
+    return ContingencyView(name, int(run.steps[i]), float(run.epochs[i]), table, examples, rates(table))
 
 
-def render_cells(images, view: CellView, labels: Sequence[str] | None = None):
-    """Draw a :class:`CellView`: a 2x2 grid of panels, rows D wrong / right, columns M wrong / right."""
+def render_contingency(images, view: ContingencyView, labels: Sequence[str] | None = None):
+    """Draw a :class:`ContingencyView`: a 2x2 grid of panels, rows D wrong / right, columns M wrong / right."""
     import matplotlib.pyplot as plt
 
     from ..viz import to_hwc
@@ -88,8 +88,8 @@ def contingency_widget(runs: Mapping[str, ContingencyRun], images, labels: Seque
     """Choose D (a run), M and a recorded step; see the 2x2 table with example images in each cell.
 
     ``runs`` maps a name for D to its :class:`ContingencyRun`; ``images`` is the test Data (or its X).
-    A thin wrapper (``lk.viz.picture_widget``) around :func:`cell_view` and :func:`render_cells`;
-    what is on screen is kept as ``box.view`` (a :class:`CellView`).
+    A thin wrapper (``lk.viz.picture_widget``) around :func:`contingency_view` and :func:`render_contingency`;
+    what is on screen is kept as ``box.view`` (a :class:`ContingencyView`).
     """
     import ipywidgets as W
 
@@ -117,12 +117,12 @@ def contingency_widget(runs: Mapping[str, ContingencyRun], images, labels: Seque
         run = runs[d]
         if step not in set(int(s) for s in run.steps) or m not in run.m_correct:
             step, m = int(run.steps[-1]), sorted(run.m_correct)[0]  # mid-switch between two runs
-        view = cell_view(run, m, step, per_cell=per_cell)
+        view = contingency_view(run, m, step, per_cell=per_cell)
         r, t = view.rates, view.table
         text = (f"D = {d}, M = {view.m_name}, step {view.step} (epoch {view.epoch:.2f}): "
                 f"T00 {int(t[0, 0])}, T01 {int(t[0, 1])}, T10 {int(t[1, 0])}, T11 {int(t[1, 1])}; "
                 f"acc(D) {r.acc_d:.3f}, R+ {r.r_plus:.3f}, R\u2212 {r.r_minus:.3f}, R\u00b1 {r.r_pm:.2f}")
-        return fig_to_png(render_cells(images, view, labels)), text, view
+        return fig_to_png(render_contingency(images, view, labels)), text, view
 
     return picture_widget({"d": d_box, "m": m_box, "step": step_box}, render, css_class="labkit-contingency-explorer",
                           layout=lambda controls, _: [W.HBox([controls["d"], controls["m"]]), controls["step"]])

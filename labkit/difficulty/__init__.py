@@ -38,8 +38,6 @@ Files follow the lecture's sections: ``scores`` (the definitions), ``tracking`` 
 training runs), ``agreement`` (between scores, seeds and architectures), ``label_errors``,
 ``diet``, ``depth``, ``plots`` and ``widget``.
 """
-from ..probes import block_features, knn_predict, out_of_sample_proba
-from ..training import SubsetRuns, fit_subsets, input_gradients
 from .agreement import (
                         architecture_disagreement,
                         architecture_probe,
@@ -64,12 +62,13 @@ from .scores import (
                         vog_from_pixel_std,
 )
 from .tracking import DifficultyScores, ScoreTracker, compute_scores
-from .widget import SLICES, browse, render_selection, select_examples
+from .widget import SLICES, ExamplesView, examples_view, examples_widget, render_examples, select_examples
 
-__all__ = ["SCORES", "HARDER", "DIET_STRATEGIES", "SLICES", "el2n", "margin", "cross_entropy", "forgetting_counts",
-           "vog_from_gradients", "vog_from_pixel_std", "grad_norms", "input_gradients", "knn_predict", "block_features",
+__all__ = ["SCORES", "HARDER", "DIET_STRATEGIES", "SLICES", "el2n", "margin", "cross_entropy",
+           "forgetting_counts", "vog_from_gradients", "vog_from_pixel_std", "grad_norms",
            "depth_from_probes", "prediction_depth", "ScoreTracker", "DifficultyScores", "compute_scores",
-           "score_correlations", "seed_agreement", "auroc", "SubsetRuns", "fit_subsets", "out_of_sample_proba",
-           "find_label_errors", "precision_recall", "keep_indices", "data_diet", "rank_percentiles",
-           "architecture_disagreement", "architecture_probe", "plot_correlations", "plot_seed_agreement",
-           "plot_data_diet", "plot_depth", "show_examples", "select_examples", "render_selection", "browse"]
+           "score_correlations", "seed_agreement", "auroc", "find_label_errors", "precision_recall",
+           "keep_indices", "data_diet", "rank_percentiles", "architecture_disagreement",
+           "architecture_probe", "plot_correlations", "plot_seed_agreement", "plot_data_diet", "plot_depth",
+           "show_examples", "select_examples", "ExamplesView", "examples_view", "render_examples",
+           "examples_widget"]

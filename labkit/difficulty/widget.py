@@ -1,6 +1,8 @@
-"""The score browser: pure selection logic (:func:`select_examples`), its picture
-(:func:`render_selection`) and a thin ipywidgets wrapper (:func:`browse`)."""
+"""The score browser: pure logic (:func:`examples_view`, on :func:`select_examples`), its figure
+(:func:`render_examples`) and a thin ipywidgets wrapper (:func:`examples_widget`)."""
 from __future__ import annotations
+
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -44,27 +46,41 @@ def select_examples(table: pd.DataFrame, score: str, slice: str = "hardest", n: 
     return table.iloc[order]
 
 
-def render_selection(data: Data, table: pd.DataFrame, score: str, slice: str = "hardest", n: int = 16,
-                     other: pd.DataFrame | None = None, other_name: str = "other model") -> bytes:
-    """PNG bytes of the images :func:`select_examples` picks, titled with the given label and the
-    score (or the rank difference); red titles mark injected label flips."""
+@dataclass
+class ExamplesView:
+    """What the browser shows for one choice of its controls: the rows of the score table picked by
+    :func:`select_examples`, the value written under each image and the figure's title."""
+
+    score: str
+    slice: str
+    rows: pd.DataFrame = field(repr=False)
+    values: np.ndarray = field(repr=False)
+    value_name: str
+    title: str
+
+
+def examples_view(table: pd.DataFrame, score: str, slice: str = "hardest", n: int = 16,
+                  other: pd.DataFrame | None = None, other_name: str = "other model") -> ExamplesView:
+    """The browser's logic, without any widget: which examples to show and how to title them."""
     rows = select_examples(table, score, slice, n, other)
     if "disagreement" in rows:
-        values, label = rows["disagreement"], "Δrank "
-        title = f"largest disagreement on {score} (Δrank > 0: harder here than for the {other_name})"
-    else:
-        values, label = rows[score], f"{score} "
-        title = f"{slice} {len(rows)} by {score}"
-    fig = show_examples(data, rows.index.to_numpy(), values.to_numpy(), label, title=title)
-    return fig_to_png(fig)
+        return ExamplesView(score, slice, rows, rows["disagreement"].to_numpy(), "Δrank ",
+                            f"largest disagreement on {score} (Δrank > 0: harder here than for the {other_name})")
+    return ExamplesView(score, slice, rows, rows[score].to_numpy(), f"{score} ", f"{slice} {len(rows)} by {score}")
 
 
-def browse(data: Data, table: pd.DataFrame, other: pd.DataFrame | None = None, n: int = 16,
-           other_name: str = "other model"):
+def render_examples(data: Data, view: ExamplesView):
+    """The figure of a view: the images with their given label and the score (or the rank
+    difference); red titles mark injected label flips."""
+    return show_examples(data, view.rows.index.to_numpy(), view.values, view.value_name, title=view.title)
+
+
+def examples_widget(data: Data, table: pd.DataFrame, other: pd.DataFrame | None = None, n: int = 16,
+                    other_name: str = "other model"):
     """A browser: choose a score and a slice (the hardest, the easiest, or — given ``other``, the
     table of another architecture — the examples the two disagree on most) and see the images with
-    their given labels. A thin ipywidgets wrapper around :func:`render_selection`; returns the
-    widget (the last expression of a notebook cell displays it)."""
+    their given labels. A thin ipywidgets wrapper around :func:`examples_view`; returns the widget
+    (the last expression of a notebook cell displays it), its last view as ``.view``."""
     import ipywidgets as widgets
     if len(table) != len(data):
         raise ValueError(f"the table has {len(table)} rows but the data {len(data)} examples")
@@ -76,13 +92,14 @@ def browse(data: Data, table: pd.DataFrame, other: pd.DataFrame | None = None, n
     slice_w = widgets.ToggleButtons(options=slices, description="slice")
     n_w = widgets.IntSlider(value=n, min=4, max=48, step=4, description="images", continuous_update=False)
     picture = widgets.Image(format="png")
+    box = widgets.VBox([widgets.HBox([score_w, n_w]), slice_w, picture])
 
     def draw(*_):
-        picture.value = render_selection(data, table, score_w.value, slice_w.value, n_w.value, other, other_name)
+        box.view = examples_view(table, score_w.value, slice_w.value, n_w.value, other, other_name)
+        picture.value = fig_to_png(render_examples(data, box.view))
 
     for w in (score_w, slice_w, n_w):
         w.observe(draw, names="value")
     draw()
-    box = widgets.VBox([widgets.HBox([score_w, n_w]), slice_w, picture])
     box.add_class("labkit-difficulty-browser")
     return box

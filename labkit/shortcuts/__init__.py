@@ -15,13 +15,11 @@ one initialisation and one batch order are shared by every run; in each run ever
 the shortcut injected (the *skewed* batch). Comparing clean-test accuracies of these runs says
 which blocks pick up the spurious cue and which ones lose the core feature.
 
-The widget at the end (:func:`shortcut_demo`) is a thin ipywidgets wrapper around the pure
-function :func:`demo_view`. Files follow the lecture's sections: ``stars_moons``, ``injected``,
+The widget at the end (:func:`shortcut_widget`) is a thin ipywidgets wrapper around the pure
+function :func:`shortcut_view`. Files follow the lecture's sections: ``stars_moons``, ``injected``,
 ``localization``, ``mitigation``, ``widget``, ``plots``; the data builders live in
 :mod:`labkit.data`.
 """
-from ..data.sets import base_images, stars_moons_data, upscale
-from ..training import batch_plan
 from .injected import shortcut_sweep
 from .localization import (
                            SOURCES,
@@ -35,10 +33,10 @@ from .localization import (
 from .mitigation import mitigation_trial
 from .plots import plot_localization, plot_rule_taxonomy, plot_stars_moons, plot_sweep
 from .stars_moons import ARCHITECTURES, StarsMoonsResult, stars_moons_experiment, stars_moons_model
-from .widget import DemoView, demo_config, demo_view, render_demo, shortcut_demo
+from .widget import ShortcutView, demo_config, render_shortcut, shortcut_view, shortcut_widget
 
-__all__ = ["SOURCES", "ARCHITECTURES", "stars_moons_model", "stars_moons_data", "StarsMoonsResult",
-           "stars_moons_experiment", "upscale", "base_images", "shortcut_sweep", "paired_shortcut_data", "batch_plan",
-           "train_blockwise", "attribution_table", "Localization", "counterfactual_runs", "localize_shortcut",
-           "mitigation_trial", "demo_config", "DemoView", "demo_view", "render_demo", "shortcut_demo",
-           "plot_rule_taxonomy", "plot_stars_moons", "plot_sweep", "plot_localization"]
+__all__ = ["SOURCES", "ARCHITECTURES", "stars_moons_model", "StarsMoonsResult", "stars_moons_experiment",
+           "shortcut_sweep", "paired_shortcut_data", "train_blockwise", "attribution_table", "Localization",
+           "counterfactual_runs", "localize_shortcut", "mitigation_trial", "demo_config", "ShortcutView",
+           "shortcut_view", "render_shortcut", "shortcut_widget", "plot_rule_taxonomy", "plot_stars_moons",
+           "plot_sweep", "plot_localization"]

@@ -1,5 +1,5 @@
-"""The stars-and-moons widget: a pure function (:func:`demo_view`), its picture
-(:func:`render_demo`) and a thin ipywidgets wrapper (:func:`shortcut_demo`)."""
+"""The stars-and-moons widget: a pure function (:func:`shortcut_view`), its figure
+(:func:`render_shortcut`) and a thin ipywidgets wrapper (:func:`shortcut_widget`)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -24,7 +24,7 @@ def demo_config(scale: str | None = None) -> dict:
 
 
 @dataclass
-class DemoView:
+class ShortcutView:
     """What the widget shows: accuracies of the net trained at this rule, and one new test image."""
 
     rule: float
@@ -58,8 +58,8 @@ def _demo_model(rule: float, arch: str, config: dict, seed: int):
     return _DEMO_MODELS[key]
 
 
-def demo_view(rule: float = 1.0, arch: str = "fc", draw: int = 0, config: dict | None = None,
-              seed: int = 0, n_examples: int = 6) -> DemoView:
+def shortcut_view(rule: float = 1.0, arch: str = "fc", draw: int = 0, config: dict | None = None,
+              seed: int = 0, n_examples: int = 6) -> ShortcutView:
     """The widget's logic, without any widget: train (once per rule and architecture, then cached)
     on stars and moons whose location obeys the rule for a fraction ``rule`` of the training
     images, and classify o.o.d. test image number ``draw`` (a shape at a random place)."""
@@ -75,12 +75,12 @@ def demo_view(rule: float = 1.0, arch: str = "fc", draw: int = 0, config: dict |
     ex = train.subset(torch.arange(min(n_examples, len(train))))
     titles = [f"{train.classes[int(c)]}{'' if ok else ' (breaks rule)'}"
               for c, ok in zip(ex.y, ex.meta["obeys_rule"])]
-    return DemoView(float(rule), arch, result.iid_acc, result.ood_acc, draw, image.X[0].cpu(),
+    return ShortcutView(float(rule), arch, result.iid_acc, result.ood_acc, draw, image.X[0].cpu(),
                     image.classes[int(image.y[0])], image.classes[k], float(probs[k]), ex.X.cpu(), titles)
 
 
-def render_demo(view: DemoView) -> bytes:
-    """The view as a PNG: a few training images, then the new test image with its prediction."""
+def render_shortcut(view: ShortcutView):
+    """The figure of a view: a few training images, then the new test image with its prediction."""
     from matplotlib.figure import Figure
 
     n = len(view.example_titles)
@@ -96,12 +96,12 @@ def render_demo(view: DemoView) -> bytes:
     colour = "green" if view.prediction == view.label else "red"
     ax.set_title(f"new test image: {view.label}\npredicted {view.prediction} ({view.confidence:.2f})",
                  fontsize=8, color=colour)
-    return fig_to_png(fig, close=False)
+    return fig
 
 
-def shortcut_demo(config: dict | None = None, seed: int = 0):
+def shortcut_widget(config: dict | None = None, seed: int = 0):
     """Interactive stars and moons: choose how many training images obey the location rule and the
-    architecture, draw new test images. A thin wrapper around :func:`demo_view`."""
+    architecture, draw new test images. A thin wrapper around :func:`shortcut_view`."""
     import ipywidgets as w
 
     controls = {"rule": w.FloatSlider(value=1.0, min=0.5, max=1.0, step=0.05, description="rule share",
@@ -111,8 +111,8 @@ def shortcut_demo(config: dict | None = None, seed: int = 0):
     buttons = {"draw": w.Button(description="new test image", icon="refresh")}
 
     def render(rule, arch, clicks):
-        view = demo_view(rule, arch, clicks["draw"], config, seed)
-        return render_demo(view), f"<b>{view.summary()}</b>", view
+        view = shortcut_view(rule, arch, clicks["draw"], config, seed)
+        return fig_to_png(render_shortcut(view), close=False), f"<b>{view.summary()}</b>", view
 
     return picture_widget(controls, render, buttons=buttons, css_class="labkit-shortcut-demo",
                           summary_class="labkit-shortcut-summary")

@@ -66,7 +66,7 @@ def test_l1_widget_renders_and_responds(jupyterlab):
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.goto(f"{base}/lab/tree/lectures/L1_shortcuts.ipynb?reset&token={token}")
-            cell = page.locator(".jp-Notebook .jp-CodeCell").filter(has_text="shortcut_demo()")
+            cell = page.locator(".jp-Notebook .jp-CodeCell").filter(has_text="shortcut_widget()")
             expect(cell).to_have_count(1, timeout=90_000)
             # wait until the kernel is up, then run the widget cell (it imports what it needs)
             expect(page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").first).to_be_attached(timeout=90_000)
@@ -157,7 +157,7 @@ def test_l2_score_browser_renders_and_responds(jupyterlab):
         browser = _launch(pw)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            cell = _open_and_run_all(page, base, token, "L2_difficulty.ipynb", ".browse(")
+            cell = _open_and_run_all(page, base, token, "L2_difficulty.ipynb", ".examples_widget(")
             picture = cell.locator(".jp-OutputArea-output img").first
             _wait_for_widget(page, picture, 480_000)  # the whole notebook runs first
             cell.scroll_into_view_if_needed()

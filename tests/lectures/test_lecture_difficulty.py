@@ -20,7 +20,7 @@ def lecture():
 
 def test_defines_every_score_and_cites_its_sources():
     sources = [c.source for c in nbformat.read(NOTEBOOK, as_version=4).cells]
-    assert any("dif.browse(" in s for s in sources)
+    assert any("dif.examples_widget(" in s for s in sources)
     assert any("find_label_issues(" in s and 'filter_by="confident_learning"' in s for s in sources)
     for arxiv in ("1911.00068", "2103.14749", "2107.07075", "1812.05159", "2008.11600", "2106.09647", "2401.01867",
                   "2011.14439"):
@@ -36,7 +36,7 @@ def test_runs_at_class_scale_within_budget(lecture):
     for base, (nb, _, seconds) in lecture.items():
         assert_ran_cleanly(nb, scale="class", seed=base)
         assert seconds < 240, (base, seconds)  # 2 min on a quiet 2-core CPU; this catches a blow-up
-        cell = next(c for c in nb.cells if "dif.browse(" in c.source)
+        cell = next(c for c in nb.cells if "dif.examples_widget(" in c.source)
         assert any("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in cell.outputs)
 
 

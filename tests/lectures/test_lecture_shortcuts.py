@@ -20,7 +20,7 @@ def lecture():
 
 def test_has_its_widget_and_cites_every_source_it_lists():
     sources = [c.source for c in nbformat.read(NOTEBOOK, as_version=4).cells]
-    assert any("shortcut_demo()" in s for s in sources)
+    assert any("shortcut_widget()" in s for s in sources)
     refs, body = sources[-1], "\n".join(sources[:-1])
     for arxiv, cited in (("2004.07780", "Geirhos"), ("2510.26560", "Tsoy"), ("1707.07328", "Jia"),
                          ("1807.00431", "Zech"), ("1807.04975", "Beery")):
@@ -32,7 +32,7 @@ def test_runs_cleanly_at_class_scale_within_budget(lecture):
     for base, (nb, _, seconds) in lecture.items():
         assert_ran_cleanly(nb, scale="class", seed=base)
         assert seconds < 240, (base, seconds)  # 2 min on a quiet 2-core CPU; this catches a blow-up
-        cell = next(c for c in nb.cells if "shortcut_demo()" in c.source)
+        cell = next(c for c in nb.cells if "shortcut_widget()" in c.source)
         assert any("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in cell.outputs)
 
 

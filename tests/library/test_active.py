@@ -165,14 +165,14 @@ def test_area_and_labels_to_reach():
 
 def test_moons_view_and_widget():
     data = active.moons_rounds(strategies=("random", "margin"), n=80, n_test=100, rounds=2, steps=10, grid=12)
-    view = active.moons_view(data, "margin", 1)
+    view = active.active_view(data, "margin", 1)
     steps = data.run.pools["margin", 0]
     assert set(view.labelled.tolist()) == set(np.concatenate(steps[:2]).tolist())
     assert (view.queried == steps[2]).all() and len(view.accuracy) == 2
-    assert len(active.moons_view(data, "margin", 2).queried) == 0  # nothing queried after the last round
+    assert len(active.active_view(data, "margin", 2).queried) == 0  # nothing queried after the last round
     assert data.grid_probs["margin"].shape == (3, 12, 12)
     with pytest.raises(ValueError, match="round must be"):
-        active.moons_view(data, "margin", 3)
+        active.active_view(data, "margin", 3)
     box = active.active_widget(data)
     assert box.view.strategy == "random" and box.view.round == 0
     box.children[0].children[1].value = 2

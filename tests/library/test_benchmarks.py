@@ -61,3 +61,14 @@ def test_the_previous_randconv_transform_gives_labkit_features():
     tf = rc.RandomConvFeatures(n_kernels=50, random_state=0, pooling=("ppv", "max", "mean")).fit(X)
     np.testing.assert_allclose(randconv_speed.previous_transform(tf, X), tf.transform(X), atol=1e-5)
     assert rc.RandomConvFeatures._block(40, 2500) * 40 * 2500 * 4 <= 2**19  # a block fits in L2
+
+
+def test_the_bare_loop_trains_like_lk_fit():
+    train, test = core.digits_split()
+    lk.seed_everything(0)
+    bare = core.bare_fit(core.build_mlp(train, hidden=(32,)), train, torch.device("cpu"), epochs=3)
+    lk.seed_everything(0)
+    ours = core.build_mlp(train, hidden=(32,))
+    lk.fit(ours, train, epochs=3, batch_size=core.BATCH, seed=0)
+    # the same permutations, model and optimizer: the same weights up to rounding
+    assert all(torch.allclose(p, q, atol=1e-5) for p, q in zip(bare.parameters(), ours.parameters()))

@@ -174,12 +174,13 @@ def test_reset_block_replaces_only_that_block(digits):
 
 def test_widget_view_and_widget(digits):
     train, test = digits
-    png, html, view = cap.double_descent_view(train, test, 0.2, 0.0, [20, 100, 400], n_train=100)
-    assert png[:4] == b"\x89PNG" and "20%" in html and view["curve"].label_noise == 0.2
+    view = cap.double_descent_view(train, test, 0.2, 0.0, [20, 100, 400], n_train=100)
+    assert "20%" in view.summary() and view.curve.label_noise == 0.2 and view.peak == cap.peak_summary(view.curve)
+    assert len(cap.render_double_descent(view).axes) == 1
     box = cap.double_descent_widget(train, test, [20, 100, 400], n_train=100)
-    assert box.view["ridge"] == 0.0
+    assert box.view.ridge == 0.0
     box.children[0].children[1].value = 10.0
-    assert box.view["ridge"] == 10.0
+    assert box.view.ridge == 10.0
 
 
 def test_bad_inputs_give_clear_errors(digits):

@@ -281,7 +281,7 @@ def test_learned_step_cells_and_view():
     assert run.index_of(4) == 2 and run.index_of(5) == 3 and run.index_of(100) == 4
     cells = run.cells("M", step=2)
     assert {k: v.tolist() for k, v in cells.items()} == {"00": [2], "01": [], "10": [3], "11": [0, 1]}
-    view = ct.cell_view(run, "M", step=3, per_cell=1)
+    view = ct.contingency_view(run, "M", step=3, per_cell=1)
     assert view.step == 2 and view.epoch == pytest.approx(0.4)
     assert view.table.tolist() == [[1, 0], [1, 2]]
     assert len(view.examples["11"]) == 1 and view.examples["11"][0] in (0, 1)
@@ -291,7 +291,7 @@ def test_learned_step_cells_and_view():
     np.testing.assert_allclose(run.curves("M").rates.r_pm, [np.nan, np.inf, 2, 0.5, 2])
     assert s["peak"] == 2 and s["peak_step"] == 2 and s["final"] == 2 and s["t01_final"] == 0
     with pytest.raises(ValueError, match="seed index"):
-        ct.cell_view(run, "M", seed=1)
+        ct.contingency_view(run, "M", seed=1)
 
 
 def test_class_balanced_curves():
@@ -344,51 +344,51 @@ def test_constant_guess_ratios():
 
 def test_fit_classical_svm_forest_and_estimator(small, tmp_path):
     train, val, test = small
-    svm = ct.fit_classical("svm", train, test)
+    svm = lk.probes.fit_classical("svm", train, test)
     assert svm.name == "SVM" and svm.accuracy > 0.95 and not svm.cached
     assert svm.correct.dtype == bool and svm.correct.shape == (len(test),)
     assert np.array_equal(svm.correct, svm.pred == test.y.numpy())
     assert np.array_equal(svm.margin > 0, svm.correct)  # the true class wins exactly where M is right
-    forest = ct.fit_classical("forest", train, test, val)
+    forest = lk.probes.fit_classical("forest", train, test, val)
     assert forest.accuracy > 0.85 and 10 <= forest.details["trees"] <= 300
     assert forest.estimator.n_estimators == forest.details["trees"] == len(forest.estimator.estimators_)
     from sklearn.linear_model import LogisticRegression
 
-    lr = ct.fit_classical(LogisticRegression(max_iter=200), train, test, max_train=300)
+    lr = lk.probes.fit_classical(LogisticRegression(max_iter=200), train, test, max_train=300)
     assert lr.name == "LogisticRegression" and lr.n_train == 300 and lr.accuracy > 0.8
     assert "wrong on" in repr(lr)
     # the cache: the second call loads the same predictions without fitting
-    first = ct.fit_classical("svm", train, test, cache_dir=tmp_path)
-    again = ct.fit_classical("svm", train, test, cache_dir=tmp_path)
+    first = lk.probes.fit_classical("svm", train, test, cache_dir=tmp_path)
+    again = lk.probes.fit_classical("svm", train, test, cache_dir=tmp_path)
     assert again.cached and again.estimator is None and again.seconds == 0
     assert np.array_equal(first.pred, again.pred) and np.allclose(first.margin, again.margin)
-    other = ct.fit_classical("svm", train, test, cache_dir=tmp_path, max_train=500)
+    other = lk.probes.fit_classical("svm", train, test, cache_dir=tmp_path, max_train=500)
     assert not other.cached and len(list(tmp_path.iterdir())) == 2
 
 
 def test_fit_classical_errors(small):
     train, _, test = small
     with pytest.raises(ValueError, match="unknown classical model"):
-        ct.fit_classical("knn", train, test)
+        lk.probes.fit_classical("knn", train, test)
     with pytest.raises(TypeError, match="scikit-learn classifier"):
-        ct.fit_classical(object(), train, test)
+        lk.probes.fit_classical(object(), train, test)
     with pytest.raises(TypeError, match="labkit Data"):
-        ct.fit_classical("svm", train.X, test)
+        lk.probes.fit_classical("svm", train.X, test)
 
 
 def test_shifted_digits():
     digits = lk.data.load_digits()
-    shifted = ct.shift_digits(digits.subset(np.arange(20)), canvas=12, copies=2, seed=0)
+    shifted = lk.data.shift_digits(digits.subset(np.arange(20)), canvas=12, copies=2, seed=0)
     assert shifted.X.shape == (40, 1, 12, 12) and shifted.y.tolist() == digits.y[:20].tolist() * 2
     for i in (0, 25, 39):
         r, c = shifted.meta["offset"][i].tolist()
         src = int(shifted.meta["source"][i])
         assert torch.equal(shifted.X[i, :, r:r + 8, c:c + 8], digits.X[src])
         assert shifted.X[i].sum() == pytest.approx(float(digits.X[src].sum()))  # nothing else drawn
-    tr, va, te = ct.shifted_digits(train_copies=2, test=0.4, val=0.1)
+    tr, va, te = lk.data.shifted_digits(train_copies=2, test=0.4, val=0.1)
     assert len(te) == round(0.4 * 1797) and len(tr) == 2 * (1797 - len(te) - len(va))
     with pytest.raises(TypeError, match="images"):
-        ct.shift_digits(lk.data.make_moons(20))
+        lk.data.shift_digits(lk.data.make_moons(20))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -442,15 +442,15 @@ def test_real_splits_on_files_in_the_real_format(tmp_path):
             header = struct.pack(">BBBB", 0, 0, 0x08, array.ndim) + struct.pack(f">{array.ndim}I", *array.shape)
             (raw / f"{prefix}-{kind}-ubyte").write_bytes(header + array.astype(np.uint8).tobytes())
         written[prefix] = (None, np.arange(n) % 10)
-    train, val, test = ct.real_splits("mnist", val=10, root=tmp_path, download=False)
+    train, val, test = lk.data.real_splits("mnist", val=10, root=tmp_path, download=False)
     assert len(train) == 30 and len(val) == 10 and len(test) == 7
     assert train.X.shape[1:] == (1, 28, 28)
     assert sorted(train.y.tolist() + val.y.tolist()) == sorted(written["train"][1].tolist())
     assert np.array_equal(test.y.numpy(), written["t10k"][1])
     with pytest.raises(ValueError, match="nothing to train on"):
-        ct.real_splits("mnist", val=40, root=tmp_path, download=False)
+        lk.data.real_splits("mnist", val=40, root=tmp_path, download=False)
 
 
 def test_real_splits_offline_says_what_to_do(tmp_path):
     with pytest.raises(RuntimeError, match="LABKIT_SCALE=class"):
-        ct.real_splits("cifar10", root=tmp_path / "empty", download=False)
+        lk.data.real_splits("cifar10", root=tmp_path / "empty", download=False)

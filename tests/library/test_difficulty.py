@@ -254,12 +254,12 @@ def test_vog_from_gradients_by_hand():
 def test_knn_and_depth_by_hand():
     support = torch.tensor([[0.0], [0.1], [0.2], [1.0], [1.1]])
     labels = torch.tensor([0, 0, 1, 1, 1])
-    np.testing.assert_array_equal(dif.knn_predict(support, labels, k=1), [0, 0, 0, 1, 1])
-    np.testing.assert_array_equal(dif.knn_predict(support, labels, torch.tensor([[0.05], [0.9]]), k=3), [0, 1])
+    np.testing.assert_array_equal(lk.probes.knn_predict(support, labels, k=1), [0, 0, 0, 1, 1])
+    np.testing.assert_array_equal(lk.probes.knn_predict(support, labels, torch.tensor([[0.05], [0.9]]), k=3), [0, 1])
     probes = torch.tensor([[0, 1, 2, 0], [1, 1, 2, 0], [1, 1, 0, 0]])  # 3 layers x 4 examples
     np.testing.assert_array_equal(dif.depth_from_probes(probes, torch.tensor([1, 1, 2, 0])), [1, 0, 3, 0])
     with pytest.raises(ValueError, match="k=9"):
-        dif.knn_predict(support, labels, k=9)
+        lk.probes.knn_predict(support, labels, k=9)
 
 
 def test_grad_norms_of_an_ensemble_match_each_member(tiny):
@@ -271,7 +271,7 @@ def test_grad_norms_of_an_ensemble_match_each_member(tiny):
 
 def test_input_gradients_match_autograd(tiny):
     model = build_mlp(tiny)().eval()
-    g = dif.input_gradients(model, tiny.X[:5], tiny.y[:5])
+    g = lk.training.input_gradients(model, tiny.X[:5], tiny.y[:5])
     assert g.shape == (1, 5, 1, 8, 8)
     x = tiny.X[:5].clone().requires_grad_(True)
     model(x).gather(1, tiny.y[:5, None]).sum().backward()
@@ -331,7 +331,7 @@ def test_out_of_sample_probabilities_come_from_models_that_never_saw_the_example
     data = lk.data.load_digits().subset(torch.arange(300))
     noisy = lk.data.add_label_noise(data, 0.1, seed=0)
     build = build_mlp(noisy)
-    P = dif.out_of_sample_proba(build, noisy, n_folds=3, seeds=[0], steps=150, batch_size=32, lr=1e-2)
+    P = lk.probes.out_of_sample_proba(build, noisy, n_folds=3, seeds=[0], steps=150, batch_size=32, lr=1e-2)
     assert P.shape == (300, 10) and np.allclose(P.sum(1), 1, atol=1e-5)
     # a model that trained on the flipped labels agrees with them more than the held-out ones do
     ens, _ = lk.fit_many(build, noisy, seeds=[0], steps=600, batch_size=32, lr=1e-2)
@@ -341,7 +341,7 @@ def test_out_of_sample_probabilities_come_from_models_that_never_saw_the_example
     assert own(P)[flipped].mean() < own(seen)[flipped].mean()
     assert dif.auroc(-own(P), flipped) > 0.8
     with pytest.raises(ValueError, match="fewer than n_folds"):
-        dif.out_of_sample_proba(build, noisy.subset(torch.arange(12)), n_folds=5)
+        lk.probes.out_of_sample_proba(build, noisy.subset(torch.arange(12)), n_folds=5)
 
 
 def test_auroc_and_precision_recall_check_inputs():
@@ -370,7 +370,7 @@ def test_keep_indices():
 def test_fit_subsets_trains_each_member_like_fit_on_its_subset(tiny):
     build = build_mlp(tiny)
     subsets = [np.arange(0, 48), np.arange(20, 70)]
-    runs = dif.fit_subsets(build, tiny, subsets, seeds=[0, 5], steps=9, batch_size=16)
+    runs = lk.fit_subsets(build, tiny, subsets, seeds=[0, 5], steps=9, batch_size=16)
     assert runs.members == [(0, 0), (0, 5), (1, 0), (1, 5)]
     logits = runs.predict_logits(tiny.X)
     for m, (i, s) in enumerate(runs.members):
@@ -379,12 +379,12 @@ def test_fit_subsets_trains_each_member_like_fit_on_its_subset(tiny):
         lk.fit(alone, tiny.subset(subsets[i]), steps=9, batch_size=16, seed=s, drop_last=True, eval_every=0)
         np.testing.assert_allclose(logits[m], lk.predict_logits(alone, tiny.X), atol=1e-4)
     with pytest.raises(ValueError, match="outside"):
-        dif.fit_subsets(build, tiny, [np.array([0, 100])], steps=1)
+        lk.fit_subsets(build, tiny, [np.array([0, 100])], steps=1)
 
 
 def test_fit_subsets_trains_batchnorm_models_one_at_a_time(tiny):
     build = lambda: lk.models.SmallCNN(tiny.input_shape, tiny.n_classes, width=4, depth=2, norm="batch")
-    runs = dif.fit_subsets(build, tiny, [np.arange(40), np.arange(30, 70)], seeds=[0, 1], steps=4, batch_size=16)
+    runs = lk.fit_subsets(build, tiny, [np.arange(40), np.arange(30, 70)], seeds=[0, 1], steps=4, batch_size=16)
     logits = runs.predict_logits(tiny.X)
     assert logits.shape == (4, 70, 10) and torch.isfinite(logits).all()
     lk.seed_everything(1)
@@ -473,7 +473,13 @@ def test_select_examples_disagreement(table):
         dif.select_examples(table, "loss", "middle")
 
 
-def test_browse_builds_a_widget(tiny, computed):
-    sequential, _, _ = computed
-    box = dif.browse(tiny, sequential.table(), other=sequential.table(), n=4)
-    assert box.children and len(dif.render_selection(tiny, sequential.table(), "el2n", "hardest", 4)) > 100
+def test_the_examples_view_and_widget(tiny, computed):
+    table = computed[0].table()
+    view = dif.examples_view(table, "el2n", "hardest", 4)
+    assert list(view.rows.index) == list(dif.select_examples(table, "el2n", "hardest", 4).index)
+    assert view.title == "hardest 4 by el2n" and len(view.values) == 4
+    assert len(dif.render_examples(tiny, view).axes) == 4
+    box = dif.examples_widget(tiny, table, other=table, n=4)
+    assert box.children and box.view.slice == "hardest"
+    box.children[1].value = "easiest"
+    assert box.view.slice == "easiest" and list(box.view.rows.index) == list(dif.examples_view(table, "el2n", "easiest", 4).rows.index)

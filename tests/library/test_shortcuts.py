@@ -13,7 +13,7 @@ from labkit import shortcuts as sc
 
 @pytest.fixture(scope="module")
 def digits():
-    return sc.base_images("digits")
+    return lk.data.base_images("digits")
 
 
 @pytest.fixture(scope="module")
@@ -57,12 +57,12 @@ def test_stars_moons_rejects_bad_rule():
 def test_upscale_and_base_images(digits):
     train, test = digits
     assert train.input_shape == (1, 8, 8) and len(train) + len(test) == 1797
-    big = sc.upscale(train.subset(range(5)), 16)
+    big = lk.data.upscale(train.subset(range(5)), 16)
     assert big.input_shape == (1, 16, 16) and float(big.X.min()) >= 0 and float(big.X.max()) <= 1
-    small_train, small_test = sc.base_images("digits", size=16, n_train=100, n_test=50)
+    small_train, small_test = lk.data.base_images("digits", size=16, n_train=100, n_test=50)
     assert (len(small_train), len(small_test)) == (100, 50) and small_train.input_shape == (1, 16, 16)
     with pytest.raises(TypeError, match="images"):
-        sc.upscale(lk.data.make_moons(20), 16)
+        lk.data.upscale(lk.data.make_moons(20), 16)
 
 
 def _write_cifar10(root, per_batch=6):
@@ -79,7 +79,7 @@ def _write_cifar10(root, per_batch=6):
 
 def test_full_scale_images_are_cifar10_with_a_patch(tmp_path):
     _write_cifar10(tmp_path)
-    train, test = sc.base_images("cifar10", root=tmp_path)
+    train, test = lk.data.base_images("cifar10", root=tmp_path)
     assert train.input_shape == (3, 32, 32) and (len(train), len(test)) == (30, 6)
     patched = lk.data.inject_shortcut(train, "patch", p=1.0, patch_size=4)
     assert patched.input_shape == (3, 32, 32)
@@ -91,7 +91,7 @@ def test_full_scale_offline_says_what_to_do(tmp_path, monkeypatch):
 
     monkeypatch.setattr(lk.data.real, "_download", offline)
     with pytest.raises(RuntimeError, match="(?s)CIFAR-10.*Are you offline.*LABKIT_SCALE=class"):
-        sc.base_images("cifar10", root=tmp_path)
+        lk.data.base_images("cifar10", root=tmp_path)
 
 
 def test_ood_accuracy_falls_as_the_cue_gets_stronger(digits):
@@ -132,11 +132,11 @@ def test_paired_data_differ_only_in_the_cue(digits):
 
 
 def test_batch_plan_visits_every_example_once_per_epoch():
-    plan = sc.batch_plan(10, 4, epochs=2, seed=3)
+    plan = lk.training.batch_plan(10, 4, epochs=2, seed=3)
     assert [len(b) for b in plan] == [4, 4, 2, 4, 4, 2]
     assert sorted(torch.cat(plan[:3]).tolist()) == list(range(10))
-    assert all(torch.equal(a, b) for a, b in zip(plan, sc.batch_plan(10, 4, 2, seed=3)))
-    assert not all(torch.equal(a, b) for a, b in zip(plan, sc.batch_plan(10, 4, 2, seed=4)))
+    assert all(torch.equal(a, b) for a, b in zip(plan, lk.training.batch_plan(10, 4, 2, seed=3)))
+    assert not all(torch.equal(a, b) for a, b in zip(plan, lk.training.batch_plan(10, 4, 2, seed=4)))
 
 
 def _mlp(data, hidden=(32, 32)):
@@ -159,7 +159,7 @@ def test_each_block_gets_the_gradient_of_its_own_source(paired):
     clean, skewed, _ = paired
     lk.seed_everything(1)
     init = _mlp(clean)()
-    plan = sc.batch_plan(len(clean), 64, 1, seed=0)[:1]  # a single step
+    plan = lk.training.batch_plan(len(clean), 64, 1, seed=0)[:1]  # a single step
     trained = {}
     for name, sources in {"clean": "clean", "skewed": "skewed",
                           "mixed": {"fc1": "clean", "fc2": "skewed", "head": "skewed"}}.items():
@@ -342,41 +342,42 @@ TINY = dict(size=32, n_train=200, n_test=100, epochs=3, hidden=(64, 64), width=4
 
 
 def test_demo_view_is_deterministic_and_cached():
-    first = sc.demo_view(1.0, "fc", draw=0, config=TINY)
-    again = sc.demo_view(1.0, "fc", draw=0, config=TINY)
+    first = sc.shortcut_view(1.0, "fc", draw=0, config=TINY)
+    again = sc.shortcut_view(1.0, "fc", draw=0, config=TINY)
     assert (first.iid_acc, first.ood_acc, first.prediction) == (again.iid_acc, again.ood_acc, again.prediction)
     assert torch.equal(first.image, again.image) and first.image.shape == (1, 32, 32)
-    other = sc.demo_view(1.0, "fc", draw=1, config=TINY)
+    other = sc.shortcut_view(1.0, "fc", draw=1, config=TINY)
     assert not torch.equal(first.image, other.image)
     assert other.iid_acc == first.iid_acc  # a new image does not retrain
     text = first.summary()
     assert "rule 1.00" in text and f"o.o.d. accuracy {first.ood_acc:.2f}" in text
     assert first.label in ("star", "moon") and first.prediction in ("star", "moon")
     assert 0.5 <= first.confidence <= 1.0
-    assert sc.render_demo(first).startswith(b"\x89PNG")
+    fig = sc.render_shortcut(first)
+    assert len(fig.axes) == len(first.example_titles) + 2 and lk.viz.fig_to_png(fig).startswith(b"\x89PNG")
 
 
 def test_demo_view_responds_to_the_rule_and_the_architecture():
-    strict = sc.demo_view(1.0, "fc", config=TINY)
-    loose = sc.demo_view(0.5, "fc", config=TINY)
+    strict = sc.shortcut_view(1.0, "fc", config=TINY)
+    loose = sc.shortcut_view(0.5, "fc", config=TINY)
     assert strict.iid_acc > loose.iid_acc  # with the rule in force the i.i.d. test is easy
-    cnn = sc.demo_view(1.0, "cnn", config=TINY)
+    cnn = sc.shortcut_view(1.0, "cnn", config=TINY)
     assert cnn.arch == "cnn" and "global average pooling" in cnn.summary()
 
 
 def test_demo_view_checks_its_inputs():
     with pytest.raises(ValueError, match="rule must be in"):
-        sc.demo_view(0.2, "fc", config=TINY)
+        sc.shortcut_view(0.2, "fc", config=TINY)
     with pytest.raises(ValueError, match="unknown architecture"):
-        sc.demo_view(1.0, "transformer", config=TINY)
+        sc.shortcut_view(1.0, "transformer", config=TINY)
     with pytest.raises(ValueError, match="draw must be"):
-        sc.demo_view(1.0, "fc", draw=-1, config=TINY)
+        sc.shortcut_view(1.0, "fc", draw=-1, config=TINY)
 
 
 def test_widget_updates_when_a_control_changes():
     import ipywidgets as w
 
-    box = sc.shortcut_demo(config=TINY)
+    box = sc.shortcut_widget(config=TINY)
     controls = box.children[0].children
     slider = next(c for c in controls if isinstance(c, w.FloatSlider))
     button = next(c for c in controls if isinstance(c, w.Button))

@@ -234,11 +234,12 @@ def test_matmul_times_rows():
 def test_pruning_view_is_pure_and_the_widget_builds(digits):
     _, test = digits
     model = small_mlp()
-    png, html, view = sp.pruning_view(model, test, 0.9)
-    assert png[:4] == b"\x89PNG" and "90%" in html
-    assert view["remaining"] == round(0.1 * view["total"]) and 0 <= view["accuracy"] <= 1
+    view = sp.pruning_view(model, test, 0.9)
+    assert "90%" in view.summary() and view.amount == 0.9
+    assert view.remaining == round(0.1 * view.total) and 0 <= view.accuracy <= 1
+    assert len(sp.render_pruning(view).axes) == 1
     box = sp.pruning_widget(model, test)
-    assert box.view["layer"] == "blocks.fc1.1.weight"
+    assert box.view.layer == "blocks.fc1.1.weight"
     with pytest.raises(ValueError, match="layer"):
         sp.pruning_view(model, test, 0.5, layer="nope")
 

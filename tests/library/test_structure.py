@@ -64,7 +64,7 @@ def test_the_import_rule_holds_and_can_be_checked():
     assert lecture_imports(LABKIT / "pu" / "fake.py", "pu", "from .scores import x") == set()
     # the checker sees a violation in each way it can be written
     fake = LABKIT / "training" / "fake.py"
-    for text in ("from ..difficulty import el2n", "from ..shortcuts.widget import demo_view",
+    for text in ("from ..difficulty import el2n", "from ..shortcuts.widget import shortcut_view",
                  "import labkit.contingency", "from labkit.difficulty.scores import margin", "from .. import shortcuts"):
         assert {n.split(".")[0] for n in imported(fake, text)} & set(lk.LECTURES), text
     assert not {n.split(".")[0] for n in imported(fake, "from ..data import Data")} & set(lk.LECTURES)
@@ -123,3 +123,90 @@ def test_lint_and_format_rules_pass():
     paths = ["labkit", "tests", "benchmarks", "course/grader"]
     check = subprocess.run([ruff, "check", *paths], cwd=ROOT, capture_output=True, text=True)
     assert check.returncode == 0, check.stdout[-3000:]
+
+
+# ---------------------------------------------------------------------------------------------
+# one public convention for the lecture packages (written in lectures/README.md)
+
+def _public(tree, kind):
+    return {n.name: n for n in tree.body if isinstance(n, kind) and not n.name.startswith("_")}
+
+
+def _returned_names(fn) -> set:
+    """What a function's return statements give back, as source text (nested functions left out)."""
+    inner = {id(r) for f in ast.walk(fn) if f is not fn and isinstance(f, (ast.FunctionDef, ast.Lambda))
+             for r in ast.walk(f)}
+    return {ast.unparse(r.value) if r.value else "None" for r in ast.walk(fn)
+            if isinstance(r, ast.Return) and id(r) not in inner}
+
+
+def convention_problems(key: str, files: dict) -> list:
+    """How the package ``key`` with these files (name -> source) breaks the convention."""
+    problems = []
+    for node in ast.parse(files.get("__init__.py", "")).body:
+        if isinstance(node, ast.ImportFrom) and node.level != 1:
+            problems.append(f"{key}/__init__.py re-exports {'.' * node.level}{node.module}: import shared "
+                            "names from their own layer (lk.data, lk.probes, lk.training) instead")
+    for name, text in files.items():
+        tree = ast.parse(text)
+        for fn in _public(tree, ast.FunctionDef).values():
+            if not fn.name.startswith("plot_"):
+                continue
+            args = fn.args.args + fn.args.kwonlyargs
+            defaults = dict(zip([a.arg for a in fn.args.args][::-1], fn.args.defaults[::-1]))
+            defaults.update({a.arg: d for a, d in zip(fn.args.kwonlyargs, fn.args.kw_defaults)})
+            if "ax" not in [a.arg for a in args] or ast.unparse(defaults.get("ax", ast.Constant(0))) != "None":
+                problems.append(f"{key}/{name}: {fn.name} needs a parameter ax=None")
+            if not _returned_names(fn) <= {"ax", "axes"}:
+                problems.append(f"{key}/{name}: {fn.name} must return the axis it drew on (ax), "
+                                f"not {sorted(_returned_names(fn))}")
+    if "widget.py" in files:
+        tree = ast.parse(files["widget.py"])
+        functions, classes = _public(tree, ast.FunctionDef), _public(tree, ast.ClassDef)
+        widgets = [n for n in functions if n.endswith("_widget")]
+        if not widgets:
+            problems.append(f"{key}/widget.py defines no <name>_widget")
+        for widget in widgets:
+            name = widget.removesuffix("_widget")
+            view_class = "".join(part.title() for part in name.split("_")) + "View"
+            view = functions.get(f"{name}_view")
+            if view is None or (ast.unparse(view.returns) if view.returns else "") != view_class:
+                problems.append(f"{key}/widget.py: {widget} needs {name}_view(...) -> {view_class}")
+            cls = classes.get(view_class)
+            if cls is None or "dataclass" not in [ast.unparse(d) for d in cls.decorator_list]:
+                problems.append(f"{key}/widget.py: {view_class} must be a dataclass")
+            if f"render_{name}" not in functions:
+                problems.append(f"{key}/widget.py: {widget} needs render_{name}(..., view, ...) -> Figure")
+    return problems
+
+
+def test_lecture_packages_follow_one_convention():
+    problems, with_widget = [], set()
+    for key in lk.LECTURES:
+        files = {p.name: p.read_text() for p in (LABKIT / key).glob("*.py")}
+        problems += convention_problems(key, files)
+        if "widget.py" in files:
+            with_widget.add(lk.LECTURES[key])
+    assert not problems, "\n".join(problems)
+    assert with_widget == set(lk.LECTURES.values()), "every lecture has a widget"
+
+
+def test_the_convention_check_sees_each_problem():
+    good = {"__init__.py": "from .plots import plot_x\n",
+            "plots.py": "def plot_x(r, ax=None):\n    ax = ax or new()\n    return ax\n",
+            "widget.py": ("@dataclass\nclass PruningView:\n    a: int\n"
+                          "def pruning_view(m) -> PruningView:\n    return PruningView(1)\n"
+                          "def render_pruning(view):\n    return fig\n"
+                          "def pruning_widget(m):\n    def render(a):\n        return 1, 2\n    return box\n")}
+    assert convention_problems("fake", good) == []
+    bad = {"__init__.py": "from ..probes import knn_predict\n"}
+    assert "re-exports" in convention_problems("fake", {**good, **bad})[0]
+    for plots, says in (("def plot_x(r):\n    return ax\n", "ax=None"),
+                        ("def plot_x(r, ax=None):\n    return fig\n", "must return the axis")):
+        assert says in " ".join(convention_problems("fake", {**good, "plots.py": plots}))
+    for old, new, says in (("-> PruningView", "-> tuple", "pruning_view(...) -> PruningView"),
+                           ("@dataclass\n", "", "must be a dataclass"),
+                           ("def render_pruning", "def draw_pruning", "render_pruning"),
+                           ("pruning_widget", "pruning_box", "no <name>_widget")):
+        text = good["widget.py"].replace(old, new)
+        assert says in " ".join(convention_problems("fake", {**good, "widget.py": text})), old
