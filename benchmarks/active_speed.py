@@ -28,7 +28,7 @@ import torch  # noqa: E402
 from torch.utils.data import DataLoader, TensorDataset  # noqa: E402
 
 import labkit as lk  # noqa: E402
-from benchmarks.common import machine_line  # noqa: E402
+from benchmarks.common import machine_line, write_results  # noqa: E402
 from labkit import active  # noqa: E402
 
 
@@ -79,7 +79,8 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
-    print(machine_line())
+    machine = machine_line()
+    print(machine)
     pool, _, test = lk.data.train_val_test_split(lk.data.load_digits(), val=0.0, test=0.3)
     build = lambda: lk.models.make_model("mlp", pool, hidden=(64,))  # noqa: E731
     work = dict(strategies=list(active.STRATEGIES), seeds=list(range(args.seeds)), n_initial=20, batch=10,
@@ -98,6 +99,13 @@ def main(argv=None) -> int:
     print(f"plain (one after another, DataLoader): {plain_s:.1f} s; mean final accuracy {plain[..., -1].mean():.3f}")
     ratio = plain_s / labkit_s
     print(f"ratio {ratio:.2f}x (labkit within a minute: {'yes' if labkit_s <= 60 else 'no'})")
+    write_results("active_speed", machine, [(
+        f"{len(work['strategies'])} strategies × {args.seeds} seeds × {args.rounds + 1} trainings of 100 steps "
+        f"({trainings} models)",
+        ["way", "time", "mean final accuracy", "ratio", "target"],
+        [["labkit (all models of a round at once)", f"{labkit_s:.1f} s", f"{fast.accuracy[..., -1].mean():.3f}",
+          f"**{ratio:.2f}×**", f"within a minute: {'met' if labkit_s <= 60 else 'NOT met'}"],
+         ["plain (one after another, DataLoader)", f"{plain_s:.1f} s", f"{plain[..., -1].mean():.3f}", "", ""]])])
     return 0 if labkit_s <= 60 and ratio > 1 else 1
 
 

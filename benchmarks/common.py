@@ -1,10 +1,18 @@
-"""Timing helpers shared by the benchmarks: the same work, labkit's way and the plain way, in one run."""
+"""Timing helpers shared by the benchmarks: the same work, labkit's way and the plain way, in one run,
+and the results tables every benchmark writes (benchmarks/results/<name>.md), which ``make bench``
+copies into benchmarks/README.md."""
 from __future__ import annotations
 
 import os
+import sys
 import time
+from datetime import datetime, timezone
+from pathlib import Path
 
 import torch
+
+RESULTS = Path(__file__).resolve().parent / "results"
+ROWS: list = []  # the rows report() printed, for the results table
 
 
 def timed(fn, repeats: int = 3, warmup: int = 1):
@@ -45,7 +53,7 @@ def timed_pair(labkit_fn, plain_fn, repeats: int = 5, warmup: int = 1):
     return best["labkit"], best["plain"]
 
 
-def report(title: str, labkit: tuple, plain: tuple, target: float | None = None) -> float:
+def report(title: str, labkit: tuple, plain: tuple, target: float | None = None, check: str = "") -> float:
     """Print wall and CPU times of both ways and their ratios; return the wall-time ratio, on
     which the verdict rests: "faster" is the time one waits for. CPU time is printed beside it;
     it also counts the second OpenMP thread spinning between labkit's back-to-back small
@@ -55,8 +63,35 @@ def report(title: str, labkit: tuple, plain: tuple, target: float | None = None)
     print(f"{title}\n            wall ms    CPU ms\n"
           f"  plain  {plain[0] * 1000:9.1f} {plain[1] * 1000:9.1f}\n"
           f"  labkit {labkit[0] * 1000:9.1f} {labkit[1] * 1000:9.1f}\n"
-          f"  ratio  {ratio_wall:8.2f}x {ratio_cpu:8.2f}x{goal}", flush=True)
+          f"  ratio  {ratio_wall:8.2f}x {ratio_cpu:8.2f}x{goal}" + (f"\n  {check}" if check else ""), flush=True)
+    verdict = f"{target:g}×: {'met' if ratio_wall >= target else 'NOT met'}" if target else "—"
+    ROWS.append([title, f"{plain[0] * 1000:.1f} / {plain[1] * 1000:.1f} ms",
+                 f"{labkit[0] * 1000:.1f} / {labkit[1] * 1000:.1f} ms", f"**{ratio_wall:.2f}×**", f"{ratio_cpu:.2f}×",
+                 verdict, check])
     return ratio_wall
+
+
+REPORT_COLUMNS = ["comparison", "plain (wall / CPU)", "labkit (wall / CPU)", "ratio, wall", "ratio, CPU", "target",
+                  "check"]
+
+
+def markdown_table(columns: list, rows: list) -> str:
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    return "\n".join(lines + ["| " + " | ".join(str(c) for c in row) + " |" for row in rows])
+
+
+def write_results(name: str, machine: str, tables: list) -> str:
+    """Write benchmarks/results/<name>.md: the command that ran, when, on what machine, then each
+    (title, columns, rows) of ``tables`` as a Markdown table. Returns the text (also printed)."""
+    args = " ".join(sys.argv[1:])
+    when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    parts = [f"Written by `python -m benchmarks.{name}{' ' + args if args else ''}` on {when}; {machine}."]
+    parts += [(f"**{title}**\n\n" if title else "") + markdown_table(columns, rows) for title, columns, rows in tables]
+    text = "\n\n".join(parts) + "\n"
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / f"{name}.md").write_text(text)
+    print(f"\nwritten to benchmarks/results/{name}.md:\n\n{text}", flush=True)
+    return text
 
 
 def machine_line() -> str:

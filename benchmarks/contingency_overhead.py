@@ -28,6 +28,7 @@ if __package__ in (None, ""):  # run as a plain script: make the repository impo
 import torch  # noqa: E402
 
 import labkit as lk  # noqa: E402
+from benchmarks.common import machine_line, write_results  # noqa: E402
 from labkit import contingency as ct  # noqa: E402
 
 BATCH = 64
@@ -73,6 +74,7 @@ def main(argv=None) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     device = lk.get_device()
+    machine = machine_line()
     target = 10.0 if device.type == "cuda" else 50.0
     lk.seed_everything(0)
     train, _, test = lk.data.shifted_digits(train_copies=3)
@@ -80,7 +82,7 @@ def main(argv=None) -> int:
     where = torch.cuda.get_device_name(0) if device.type == "cuda" else f"CPU, {torch.get_num_threads()} threads"
     print(f"contingency tracking overhead on {where}: {len(train)} training, {len(test)} test images, "
           f"{len(SEEDS)} seeds at once, batch {BATCH}")
-    failed = False
+    failed, rows = False, []
     for name, spec in nets(train, args.quick).items():
         best = {True: (math.inf, math.inf, 0), False: (math.inf, math.inf, 0)}
         for _ in range(args.repeats):
@@ -100,8 +102,14 @@ def main(argv=None) -> int:
               f"  tracked   {tw:8.1f} s wall {tc:8.1f} s cpu\n"
               f"  overhead  {over_wall:7.0f} %  wall {over_cpu:7.0f} %  cpu   (target < {target:g} %: {verdict})",
               flush=True)
+        rows.append([name, spec["epochs"], steps, recorded, f"{uw:.1f} / {uc:.1f} s", f"{tw:.1f} / {tc:.1f} s",
+                     f"{over_wall:.0f} % / **{over_cpu:.0f} %**", f"< {target:g} %: {verdict}"])
         if name == "CNN" and judged >= target:
             failed = True
+    write_results("contingency_overhead", machine, [(
+        f"{len(train)} training, {len(test)} test images, {len(SEEDS)} seeds at once, batch {BATCH}, on {where}",
+        ["net", "epochs", "steps", "recorded steps", "untracked (wall / CPU)", "tracked (wall / CPU)",
+         "overhead (wall / CPU)", "target"], rows)])
     return 1 if failed else 0
 
 

@@ -1,4 +1,5 @@
-"""labkit's trainer, many-seed training and per-example gradient norms against the plain PyTorch way.
+"""labkit's trainer, many-seed training and per-example gradient norms against the plain PyTorch way,
+and the trainer against a bare loop (its own overhead).
 
     python -m benchmarks.core          (or: make bench)
 
@@ -17,11 +18,12 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader, TensorDataset
 
 import labkit as lk
-from benchmarks.common import machine_line, report, timed_pair
+from benchmarks.common import REPORT_COLUMNS, ROWS, machine_line, report, timed_pair, write_results
 
 EPOCHS = 5
 BATCH = 128
 SEEDS = 8
+BARE_LIMIT = 1.10  # lk.fit may be at most this much slower than the bare loop
 
 
 def digits_split():
@@ -49,6 +51,42 @@ def plain_fit(model, train, device, epochs=EPOCHS, seed=0):
     return model
 
 
+def bare_fit(model, train, device, epochs=EPOCHS, seed=0):
+    """Only the indispensable work of a training loop: the resident tensors indexed by a fresh
+    permutation per epoch, forward, cross-entropy, backward, fused Adam; no history, callbacks or
+    checks. What labkit's one loop must not be slower than."""
+    X, y = train.X.to(device), train.y.to(device)
+    model.to(device).train()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3, fused=True)
+    gen = torch.Generator().manual_seed(seed)
+    for _ in range(epochs):
+        for idx in torch.randperm(len(X), generator=gen).to(device).split(BATCH):
+            loss = F.cross_entropy(model(X[idx]), y[idx])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+    return model
+
+
+def bench_bare(train, device, hidden=(256, 256), limit=BARE_LIMIT):
+    """lk.fit against :func:`bare_fit`: the loop's own overhead. Returns labkit's time / bare time."""
+    def ours():
+        lk.seed_everything(0)
+        lk.fit(build_mlp(train, hidden), train, epochs=EPOCHS, batch_size=BATCH, device=device, progress=False,
+               seed=0)
+
+    def bare():
+        lk.seed_everything(0)
+        bare_fit(build_mlp(train, hidden), train, device)
+
+    (*t_ours, _), (*t_bare, _) = timed_pair(ours, bare, repeats=15)
+    slower = t_ours[0] / t_bare[0]
+    verdict = f"labkit / bare {slower:.3f}: at most {limit:.2f} {'met' if slower <= limit else 'NOT met'}"
+    report(f"4. the loop's overhead: lk.fit vs a bare loop (as 'plain'), MLP {hidden}, {EPOCHS} epochs", t_ours, t_bare,
+           check=verdict)
+    return slower
+
+
 def bench_trainer(train, test, device, target, hidden=(256, 256)):
     def ours():
         lk.seed_everything(0)
@@ -61,10 +99,9 @@ def bench_trainer(train, test, device, target, hidden=(256, 256)):
         return plain_fit(build_mlp(train, hidden), train, device)
 
     (*t_ours, m1), (*t_plain, m2) = timed_pair(ours, plain, repeats=7)
-    ratio = report(f"1. trainer vs DataLoader, MLP {hidden} on digits, {EPOCHS} epochs, batch {BATCH}",
-                   t_ours, t_plain, target)
-    print(f"  test accuracy: labkit {lk.evaluate(m1, test).accuracy:.3f}, plain {lk.evaluate(m2, test).accuracy:.3f}")
-    return ratio
+    accuracy = f"test accuracy: labkit {lk.evaluate(m1, test).accuracy:.3f}, plain {lk.evaluate(m2, test).accuracy:.3f}"
+    return report(f"1. trainer vs DataLoader, MLP {hidden} on digits, {EPOCHS} epochs, batch {BATCH}",
+                  t_ours, t_plain, target, check=accuracy)
 
 
 def bench_seeds(train, test, device):
@@ -84,12 +121,11 @@ def bench_seeds(train, test, device):
         return models
 
     (*t_ours, ens), (*t_plain, models) = timed_pair(together, one_by_one, repeats=3)
-    ratio = report(f"2. {SEEDS} seeds at once (torch.func.vmap) vs {SEEDS} runs one after another (labkit's fit)",
-                   t_ours, t_plain)
     accs = [e.accuracy for e in ens.evaluate(test)]
-    print(f"  mean test accuracy: together {sum(accs) / len(accs):.3f}, "
-          f"one by one {sum(lk.evaluate(m, test).accuracy for m in models) / len(models):.3f}")
-    return ratio
+    accuracy = (f"mean test accuracy: together {sum(accs) / len(accs):.3f}, "
+                f"one by one {sum(lk.evaluate(m, test).accuracy for m in models) / len(models):.3f}")
+    return report(f"2. {SEEDS} seeds at once (torch.func.vmap) vs {SEEDS} runs one after another (labkit's fit)",
+                  t_ours, t_plain, check=accuracy)
 
 
 def bench_grad_norms(train, device, target):
@@ -109,10 +145,8 @@ def bench_grad_norms(train, device, target):
 
     (*t_ours, fast), (*t_plain, slow) = timed_pair(lambda: lk.per_example_grad_norms(model, train), loop,
                                                    repeats=2)
-    ratio = report(f"3. per-example gradient norms, {len(X)} digits: torch.func vs a Python loop",
-                   t_ours, t_plain, target)
-    print(f"  max relative difference: {((fast - slow).abs() / slow).max():.2e}")
-    return ratio
+    return report(f"3. per-example gradient norms, {len(X)} digits: torch.func vs a Python loop",
+                  t_ours, t_plain, target, check=f"max relative difference {((fast - slow).abs() / slow).max():.1e}")
 
 
 def main() -> int:
@@ -124,14 +158,17 @@ def main() -> int:
         torch.set_num_threads(args.threads)
     device = lk.get_device()
     gpu = device.type == "cuda"
-    print(machine_line() + "\n", flush=True)
+    machine = machine_line()
+    print(machine + "\n", flush=True)
     train, test = digits_split()
     r1 = bench_trainer(train, test, device, 5 if gpu else 2)
     # The trainer removes per-step overhead; the smaller the model, the larger that share of a step.
     bench_trainer(train, test, device, None, hidden=(64,))
     bench_seeds(train, test, device)
     r3 = bench_grad_norms(train, device, 10)
-    return 0 if r1 >= (5 if gpu else 2) and r3 >= 10 else 1
+    r4 = bench_bare(train, device)
+    write_results("core", machine, [("", REPORT_COLUMNS, ROWS)])
+    return 0 if r1 >= (5 if gpu else 2) and r3 >= 10 and r4 <= BARE_LIMIT else 1
 
 
 if __name__ == "__main__":

@@ -48,6 +48,7 @@ from sklearn.neighbors import KNeighborsClassifier  # noqa: E402
 from torch.utils.data import DataLoader, TensorDataset  # noqa: E402
 
 import labkit as lk  # noqa: E402
+from benchmarks.common import machine_line, write_results  # noqa: E402
 from labkit import difficulty as dif  # noqa: E402
 
 TARGET_CPU = 5.0  # wall-time ratio on a CPU
@@ -162,6 +163,9 @@ def plain_scores(build, data, seeds, epochs, batch_size, early_epoch, vog_checkp
     return out, parts, grand_n
 
 
+ROWS: list = []  # one per compare(), for the results table
+
+
 def compare(title, build, data, seeds, epochs, batch_size, device, grand_limit=None, repeats=1, plain_seeds=None):
     kw = dict(epochs=epochs, batch_size=batch_size, early_epoch=max(1, round(0.2 * epochs)), vog_checkpoints=5, k=30)
     where = f"CUDA {torch.cuda.get_device_name(0)}" if device.type == "cuda" else f"CPU, {torch.get_num_threads()} threads"
@@ -209,7 +213,13 @@ def compare(title, build, data, seeds, epochs, batch_size, device, grand_limit=N
         agree.append(f"{s} {spearmanr(a, b).statistic:.2f}")
     print("  Spearman between the two ways' seed-averaged scores (different batch orders): " + ", ".join(agree),
           flush=True)
+    ROWS.append([title, f"{len(seeds)} × {epochs}", f"{lw:.1f} / {lc:.1f} s", f"{pw:.1f} / {pc:.1f} s{extra}",
+                 f"**{pw / lw:.1f}×** / {pc / lc:.1f}×", ", ".join(agree)])
     return pw / lw, pc / lc
+
+
+COLUMNS = ["data and model", "seeds × epochs", "labkit (wall / CPU)", "plain (wall / CPU)", "ratio (wall / CPU)",
+           "Spearman between the two ways' scores"]
 
 
 def main(argv=None) -> int:
@@ -224,16 +234,17 @@ def main(argv=None) -> int:
         torch.set_num_threads(args.threads)
     lk.seed_everything(0)
     device = lk.get_device()
+    machine = machine_line()
     seeds = [0, 1, 2, 3, 4]
     if not args.full:
         train = lk.data.train_val_test_split(lk.data.load_digits(), seed=0).train
         build = lambda: lk.models.MLP(train.input_shape, 10, hidden=(128,) * 4)
         wall, cpu = compare("digits (the lecture's MLP 4x128)", build, train, seeds, args.epochs, 128, device,
                             repeats=args.repeats)
+        verdict = f"target ≥ {TARGET_CPU:g}× on a CPU (wall time): {'met' if wall >= TARGET_CPU else 'NOT met'}"
+        write_results("difficulty_speed", machine, [(verdict if device.type == "cpu" else "", COLUMNS, ROWS)])
         if device.type != "cpu":
             return 0
-        print(f"target >= {TARGET_CPU:g}x on a CPU (wall time): {'met' if wall >= TARGET_CPU else 'NOT met'} "
-              f"({wall:.1f}x; CPU time {cpu:.1f}x)")
         return 0 if wall >= TARGET_CPU else 1
     if device.type != "cuda":
         print("--full is meant for a GPU; running it on a CPU would take hours.")
@@ -251,6 +262,7 @@ def main(argv=None) -> int:
     compare(name + ", MLP 4x256", mlp, mnist, seeds, args.epochs, 256, device, grand_limit=2000, plain_seeds=2)
     compare("CIFAR-10-sized random tensors (10,000 x 3x32x32), CNN 32-64-128 with GroupNorm", cnn, cifar, seeds,
             min(args.epochs, 10), 256, device, grand_limit=1000, plain_seeds=1)
+    write_results("difficulty_speed", machine, [("", COLUMNS, ROWS)])
     return 0
 
 

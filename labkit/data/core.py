@@ -1,6 +1,7 @@
 """The one container every labkit function passes around, and deterministic splits."""
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field, replace
 from typing import NamedTuple
 
@@ -64,9 +65,11 @@ class Data:
         return self.X.dim() == 4
 
     def to(self, device) -> "Data":
-        """A copy with X, y and meta tensors on ``device``."""
-        meta = {k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in self.meta.items()}
-        return replace(self, X=self.X.to(device), y=self.y.to(device), meta=meta)
+        """A copy with X, y and meta tensors on ``device`` (not checked again: moving changes no value)."""
+        out = copy.copy(self)
+        out.X, out.y = self.X.to(device), self.y.to(device)
+        out.meta = {k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in self.meta.items()}
+        return out
 
     def subset(self, index) -> "Data":
         """The examples at ``index`` (integer indices or a boolean mask), meta included."""

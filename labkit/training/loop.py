@@ -5,7 +5,7 @@ source, per-member update rules or gradient routing.
 Read top to bottom, one step is:
 
 1. the batch source yields indices [S, B] (row s: member s's batch);
-2. each member's logits [S, B, K] on its own inputs, and its mean per-example loss;
+2. each member's logits [S, B, K] on its own inputs, and its mean loss [S];
 3. backward of the sum over members (each member's gradient stays its own), or, with ``route``,
    one backward per input source with each parameter taking the gradient of its own source;
 4. one optimizer step for all members; ``update_scale`` then rescales each member's update of a
@@ -40,8 +40,8 @@ def progress_default() -> bool:
     return os.environ.get("LABKIT_PROGRESS", "1") != "0" and not os.environ.get("NBGRADER_EXECUTION")
 
 
-def per_example_loss(loss) -> Callable:
-    """``loss`` as a function (logits [S, B, K], targets [S, B]) -> per-example losses [S, B].
+def member_loss(loss) -> Callable:
+    """``loss`` as a function (logits [S, B, K], targets [S, B]) -> each member's mean loss [S].
 
     ``"ce"`` is cross-entropy. A callable ``loss(logits, targets)`` is called on the flattened
     batch [S*B, K], [S*B]; it may return per-example losses [S*B] (preferred: several members then
@@ -55,12 +55,12 @@ def per_example_loss(loss) -> Callable:
         S, B = y.shape
         out = loss(logits.float().flatten(0, 1), y.flatten())
         if out.dim() == 1 and out.shape[0] == S * B:
-            return out.view(S, B)
+            return out.view(S, B).mean(1)
         if out.dim() == 0:
             if S != 1:
                 raise ValueError("a loss callable that returns a scalar can train one model only; "
                                  "return per-example losses (reduction='none') to train several at once")
-            return out.expand(1, B)  # its mean is the scalar itself
+            return out.reshape(1)
         raise ValueError(f"the loss callable returned shape {tuple(out.shape)}; return per-example "
                          f"losses [{S * B}] or a scalar")
     return custom
@@ -112,7 +112,7 @@ def train_members(members, inputs, targets, batches, *, optimizer: str = "adam",
         raise ValueError(f"the batch source feeds {batches.n_members} members but there are {S}")
     check_positive_int(eval_every, "eval_every", 0)
     inputs = dict(inputs) if isinstance(inputs, Mapping) else {"x": inputs}
-    sources, criterion = list(inputs), per_example_loss(loss)
+    sources, criterion = list(inputs), member_loss(loss)
     per_param = PerParameter.expand(members, sources, route, update_scale, masks)
     frozen_stats = _frozen_stats(members, per_param.route, sources)
     opt = make_optimizer(members.leaves(), optimizer, lr, weight_decay, momentum)
@@ -141,7 +141,7 @@ def train_members(members, inputs, targets, batches, *, optimizer: str = "adam",
         else:
             with runtime.autocast(device, enabled=dtype is not None):
                 logits = members.forward(inputs[sources[0]][idx])
-                per_member = criterion(logits, yb).mean(1)
+                per_member = criterion(logits, yb)
             scaler.scale(per_member.sum()).backward()  # the sum keeps each member's gradient its own
         old = per_param.before_step()
         scaler.step(opt)
@@ -152,9 +152,10 @@ def train_members(members, inputs, targets, batches, *, optimizer: str = "adam",
             sched.step()
         losses[step - 1] = per_member.detach()
         bar.update()
-        state = StepState(step, step / per_epoch, per_epoch, total, members, per_member.detach(), idx,
-                          logits.detach().float(), yb, single=single)
-        _call(hooks, "on_step", state)
+        if hooks:
+            state = StepState(step, step / per_epoch, per_epoch, total, members, per_member.detach(), idx,
+                              logits.detach().float(), yb, single=single)
+            _call(hooks, "on_step", state)
         due = eval_every and step % (per_epoch * eval_every) == 0
         if val is not None and eval_every and (due or step == total or state.stop):
             evals.append({"epoch": step / per_epoch, "step": step, **_val_metrics(members, val, single)})

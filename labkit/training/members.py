@@ -234,9 +234,17 @@ def as_members(model) -> _Members:
 
 
 def members_cross_entropy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-    """Per-example cross-entropy of logits [S, B, K] against targets [S, B]: [S, B]."""
+    """Each member's mean cross-entropy of logits [S, B, K] against targets [S, B]: [S].
+
+    One member takes cross-entropy's own mean, a single fused kernel forward and backward: the
+    per-example losses several members need made one model's ``lk.fit`` measurably slower than a
+    bare loop (benchmarks/core.py, section 4).
+    """
     S, B = targets.shape
-    return F.cross_entropy(logits.float().flatten(0, 1), targets.flatten(), reduction="none").view(S, B)
+    flat, y = logits.float().flatten(0, 1), targets.flatten()
+    if S == 1:
+        return F.cross_entropy(flat, y).reshape(1)
+    return F.cross_entropy(flat, y, reduction="none").view(S, B).mean(1)
 
 
 __all__ = ["Ensemble", "ModuleMembers", "as_members", "eval_mode", "has_batchnorm", "to_device_input",

@@ -32,7 +32,7 @@ def _routed_backward(members, inputs, sources, idx, yb, criterion, route, frozen
     for k, src in enumerate(sources):
         with runtime.autocast(device, enabled=use_amp):
             logits = members.forward(inputs[src][idx], frozen_stats=frozen_stats[k])
-            per_member = criterion(logits, yb).mean(1)
+            per_member = criterion(logits, yb)
         gk = torch.autograd.grad(per_member.sum(), [leaf for _, leaf in named], allow_unused=True)
         for i, ((name, leaf), g) in enumerate(zip(named, gk)):
             if g is None:

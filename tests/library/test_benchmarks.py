@@ -1,5 +1,7 @@
 """The benchmarks stay runnable and compare like with like: the plain baselines compute the same
-things as labkit, on a few examples (the timings themselves are in benchmarks/README.md)."""
+things as labkit, on a few examples (the timings themselves are in benchmarks/README.md, copied
+there from the results files the benchmarks write)."""
+import re
 import sys
 from pathlib import Path
 
@@ -12,6 +14,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 import labkit as lk  # noqa: E402
 from benchmarks import common, core  # noqa: E402
 from benchmarks import difficulty_speed as bench_l2  # noqa: E402
+from benchmarks.__main__ import BLOCK, copy_into_readme, readme_blocks, scripts  # noqa: E402
 from labkit import difficulty as dif  # noqa: E402
 
 
@@ -36,7 +39,7 @@ def test_plain_trainer_and_grad_norm_loop_match_labkit(capsys):
     acc_plain, acc_ours = lk.evaluate(plain, test).accuracy, lk.evaluate(ours, test).accuracy
     assert acc_plain > 0.4 and abs(acc_plain - acc_ours) < 0.1, (acc_plain, acc_ours)  # chance: 0.1
     assert core.bench_grad_norms(train, torch.device("cpu"), 10) > 1
-    rel = float(capsys.readouterr().out.split("max relative difference:")[1].split()[0])
+    rel = float(capsys.readouterr().out.split("max relative difference")[1].split()[0])
     assert rel < 1e-4
 
 
@@ -72,3 +75,31 @@ def test_the_bare_loop_trains_like_lk_fit():
     lk.fit(ours, train, epochs=3, batch_size=core.BATCH, seed=0)
     # the same permutations, model and optimizer: the same weights up to rounding
     assert all(torch.allclose(p, q, atol=1e-5) for p, q in zip(bare.parameters(), ours.parameters()))
+
+
+def test_every_table_in_the_readme_is_one_a_benchmark_wrote():
+    readme = (Path(common.__file__).parent / "README.md").read_text()
+    blocks = readme_blocks(readme)
+    assert set(blocks) == {s.stem for s in scripts()}, "every benchmark has its results block in the README"
+    for name, body in blocks.items():
+        path = common.RESULTS / f"{name}.md"
+        assert path.exists(), f"run python -m benchmarks.{name} to write {path.name}"
+        assert body == path.read_text(), f"the README's copy of {name} is stale: python -m benchmarks --readme"
+        assert body.startswith(f"Written by `python -m benchmarks.{name}") and "device:" in body
+        assert re.search(r"on 20\d\d-\d\d-\d\d \d\d:\d\d UTC", body), "the results say when they were measured"
+    numbers = [line for line in BLOCK.sub("", readme).splitlines() if line.startswith("|") and re.search(r"\d", line)]
+    assert not numbers, f"tables of numbers outside the results blocks: {numbers}"
+
+
+def test_results_are_written_with_their_command_and_copied_into_the_readme(tmp_path, monkeypatch):
+    monkeypatch.setattr(common, "RESULTS", tmp_path)
+    monkeypatch.setattr(sys, "argv", ["demo.py", "--threads", "1"])
+    text = common.write_results("demo", "device: CPU (1 threads)", [("title", ["a", "b"], [[1, "2 s"]])])
+    assert text.startswith("Written by `python -m benchmarks.demo --threads 1` on 20")
+    assert "**title**\n\n| a | b |\n|---|---|\n| 1 | 2 s |\n" in text
+    readme = tmp_path / "README.md"
+    readme.write_text("before\n<!-- results: demo -->\nold\n<!-- /results -->\n<!-- results: other -->\nkept\n"
+                      "<!-- /results -->\n")
+    assert copy_into_readme(readme, tmp_path) == ["demo"]
+    assert readme.read_text() == ("before\n<!-- results: demo -->\n" + text + "<!-- /results -->\n"
+                                  "<!-- results: other -->\nkept\n<!-- /results -->\n")
