@@ -15,7 +15,7 @@
     lms import SYSTEM ZIP A   file an LMS's download (canvas, moodle) as submitted/<id>/A/
     lms export SYSTEM A --to FILE [--feedback ZIP]   grades (and feedback) as the LMS imports them
     time ASSIGNMENT  grade a generated class in a scratch course with --jobs 1 and --jobs N and
-                     report the speed-up (uses the test fixtures in tests/course/)
+                     report the speed-up (the class: grader/classroom.py), as README table rows
 """
 from __future__ import annotations
 
@@ -174,13 +174,17 @@ def main(argv=None) -> int:
             print(line)
         return 0
     if args.command == "time":
-        # the synthetic class is built with the test suite's fixtures (tests/course/)
-        from .build import REPO
+        from .timing import report
 
-        sys.path[:0] = [str(REPO / "tests" / "course")]
-        import timing
-
-        timing.report(args.assignment, args.students, [int(j) for j in args.jobs.split(",")])
+        try:
+            jobs = [int(j) for j in args.jobs.split(",")]
+        except ValueError:
+            print(f"error: --jobs takes N or a list such as 2,4, got {args.jobs!r}", file=sys.stderr)
+            return 2
+        if args.students < 1 or min(jobs) < 1:
+            print("error: --students and --jobs must be at least 1", file=sys.stderr)
+            return 2
+        report(args.assignment, args.students, jobs)
         return 0
     return 2
 

@@ -1,5 +1,5 @@
 """A throw-away copy of the course for trying the grading pipeline end to end with real nbgrader
-commands (the pipeline tests and ``python -m grader time`` use it).
+commands (``python -m grader time`` and the pipeline tests use it).
 """
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from grader.build import COURSE, generate
+from .build import COURSE, generate
 
 
 def _env() -> dict:

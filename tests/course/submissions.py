@@ -14,62 +14,21 @@ from __future__ import annotations
 import ast
 import copy
 import textwrap
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
 
-from grader.build import COURSE, REPO, nbgrader_meta, solution_notebook
-
-
-@dataclass
-class Part:
-    answer: str  # grade_id of the answer cell
-    tests: list = field(default_factory=list)  # grade_ids of its test cells
-    points: float = 0.0
-
-
-@dataclass
-class Notebook:
-    """One notebook of an assignment: its released (student) version, source and parts."""
-
-    assignment: str
-    name: str  # file name, e.g. warmup.ipynb
-    released: Path
-    source: Path
-
-    def student(self):
-        return nbformat.read(self.released, as_version=4)
-
-    def solution(self):
-        return solution_notebook(self.released, self.source)
-
-    @property
-    def parts(self) -> list:
-        parts = []
-        for cell in nbformat.read(self.source, as_version=4).cells:
-            meta = nbgrader_meta(cell)
-            if cell.cell_type != "code":
-                continue
-            if meta.get("solution") and not meta.get("grade"):
-                parts.append(Part(meta["grade_id"]))
-            elif meta.get("grade") and not meta.get("solution") and parts:
-                parts[-1].tests.append(meta["grade_id"])
-                parts[-1].points += float(meta.get("points", 0))
-        return parts
-
-    @property
-    def autograded_points(self) -> float:
-        return sum(p.points for p in self.parts)
-
-    def answer_source(self, grade_id: str) -> str:
-        return next(c.source for c in self.solution().cells if nbgrader_meta(c).get("grade_id") == grade_id)
-
-
-def notebooks(assignment: str, exercises: Path = REPO / "exercises", source: Path = COURSE / "source") -> list:
-    return [Notebook(assignment, p.name, p, source / assignment / p.name)
-            for p in sorted((exercises / assignment).glob("*.ipynb"))]
-
+from grader.build import COURSE, REPO, nbgrader_meta
+from grader.classroom import (  # noqa: F401 (the tests use them from here)
+    Notebook,
+    Part,
+    _answer,
+    _dump,
+    notebooks,
+    with_parts,
+    write_submission,
+)
 
 # ----------------------------------------------------------------------------------------------
 # editing notebooks
@@ -79,22 +38,9 @@ def _cells(nb, predicate):
     return [c for c in nb.cells if predicate(nbgrader_meta(c), c)]
 
 
-def _answer(nb, grade_id):
-    return next(c for c in nb.cells if nbgrader_meta(c).get("grade_id") == grade_id)
-
-
 def _is_test(meta, cell):
     return cell.cell_type == "code" and meta.get("grade") and not meta.get("solution")
 
-
-def with_parts(nbk: Notebook, keep) -> object:
-    """The solution with the answers of parts not in ``keep`` (indices) left as released stubs."""
-    nb = nbk.solution()
-    student = nbk.student()
-    for i, part in enumerate(nbk.parts):
-        if i not in keep:
-            _answer(nb, part.answer).source = _answer(student, part.answer).source
-    return nb
 
 
 WARNS = """
@@ -498,8 +444,6 @@ class Case:
     note: str = ""
 
 
-def _dump(nb) -> bytes:
-    return nbformat.writes(nb).encode()
 
 
 def catalogue(nbk: Notebook, course_root: Path = COURSE) -> list:
@@ -560,9 +504,3 @@ def _twin_case(nbk: Notebook) -> list:
                  "parts earn nothing (checks.own_work), the others their points")]
 
 
-def write_submission(course_root: Path, assignment: str, student: str, notebook_name: str, content) -> Path:
-    """Put ``content`` where nbgrader collects it: submitted/<student>/<assignment>/<notebook>."""
-    dest = Path(course_root) / "submitted" / student / assignment / notebook_name
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    dest.write_bytes(content if isinstance(content, bytes) else _dump(content))
-    return dest

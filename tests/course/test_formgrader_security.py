@@ -28,8 +28,8 @@ import pytest
 
 import hostile
 import submissions as subs
+from grader.scratch import ScratchCourse
 from jupyter_lab import running_jupyterlab
-from scratch import ScratchCourse
 
 try:
     from playwright.sync_api import sync_playwright

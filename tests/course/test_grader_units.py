@@ -1,5 +1,6 @@
 """Fast checks of the grading pipeline's pieces (the end-to-end runs are in test_grading_pipeline)."""
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -108,3 +109,37 @@ def test_the_private_methods_the_grader_overrides_are_checked_at_start_up():
     with pytest.raises(compat.GraderIncompatible, match="async_execute_cell_v2 no longer exists") as err:
         compat.check(renamed)
     assert "format_kernel_cmd no longer takes extra_args" in str(err.value)
+
+
+def test_the_grader_imports_nothing_from_the_tests():
+    """course/grader is what instructors run: it may not reach into tests/ (by import or sys.path)."""
+    import ast
+
+    grader = Path(__file__).resolve().parents[2] / "course" / "grader"
+    test_modules = {p.stem for p in (grader.parents[1] / "tests").rglob("*.py")} - {"__init__"}
+    bad = []
+    for path in sorted(grader.glob("*.py")):
+        text = path.read_text()
+        for node in ast.walk(ast.parse(text)):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level else [])
+            bad += [f"{path.name} imports {n}" for n in names if n.split(".")[0] in test_modules | {"tests"}]
+        if "sys.path" in text and '"tests"' in text:
+            bad.append(f"{path.name} puts tests/ on sys.path")
+    assert not bad, bad
+
+
+def test_the_time_command_writes_the_readme_table():
+    from grader import timing
+
+    result = {"assignment": "00-warmup", "students": 30, "reference_s": 8.24, "seconds": {1: 169.3, 2: 98.7},
+              "same_grades": True, "load": 2.04, "date": "2026-12-07", "machine": "2-core x86_64 Linux"}
+    (row,) = timing.markdown_rows(result)
+    assert row == ("| 2026-12-07 | 2-core x86_64 Linux | 00-warmup | 30 | 8.2 s | 169.3 s (5.6 s each) | "
+                   "`--jobs 2`: 98.7 s (3.3 s each) | **1.72×** | yes | 2.0 |")
+    assert "**no**" in timing.markdown_rows({**result, "same_grades": False})[0]
+    readme = (Path(__file__).resolve().parents[2] / "course" / "README.md").read_text()
+    section = re.split(r"\n##+ ", readme.split("### Grading time (measured)")[1])[0]
+    assert timing.TABLE_HEADER in section, "course/README's table has the time command's columns"
+    rows = [line for line in section.splitlines() if line.startswith("| 20")]
+    assert rows and all(line.count("|") == timing.TABLE_HEADER.splitlines()[0].count("|") for line in rows)

@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT / "course"))
 
 import submissions as subs  # noqa: E402
 from grader.build import find_assignments  # noqa: E402
-from scratch import ScratchCourse  # noqa: E402
+from grader.scratch import ScratchCourse  # noqa: E402
 
 ASSIGNMENTS = find_assignments()
 FIRST = ASSIGNMENTS[0] if ASSIGNMENTS else None

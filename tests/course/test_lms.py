@@ -25,7 +25,7 @@ import submissions as subs
 from grader.deadlines import Deadline, DeadlineError, load
 from grader.lms import canvas, export, import_download, moodle
 from grader.lms.filing import ImportReport, Upload, _choose, notebook_name
-from scratch import ScratchCourse
+from grader.scratch import ScratchCourse
 
 A = "00-warmup"
 ROSTER = [  # id, first, last, email, Canvas user id

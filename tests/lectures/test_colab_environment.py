@@ -30,6 +30,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from unittest import mock
 
@@ -180,21 +181,25 @@ print("@@" + json.dumps(_report))
 """
 
 
-def _run(path: Path, workdir: Path, colab: dict):
-    nb = nbformat.read(path, as_version=4)
+def _lecture_env(colab: dict) -> dict:
     # the quick-run switch: every cell and widget runs on Colab's versions, each training for a few steps
     # only; what the lectures' numbers show is asserted by their own tests
-    env = {"JUPYTER_PATH": colab["jupyter_path"], "COURSE_REPO": f"file://{ROOT}", "LABKIT_SCALE": "smoke", "LABKIT_QUICK": "1",
-           "LABKIT_PROGRESS": "0", "MPLBACKEND": "Agg", "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
-    with mock.patch.dict(os.environ, env):
-        client = NotebookClient(nb, timeout=600, kernel_name="colab-standin",
-                                resources={"metadata": {"path": str(workdir)}})
-        with client.setup_kernel():
-            for index, cell in enumerate(nb.cells):
-                client.execute_cell(cell, index)
-            probe = nbformat.v4.new_code_cell(PROBE)
-            nb.cells.append(probe)
-            client.execute_cell(probe, len(nb.cells) - 1)
+    return {"JUPYTER_PATH": colab["jupyter_path"], "COURSE_REPO": f"file://{ROOT}", "LABKIT_SCALE": "smoke",
+            "LABKIT_QUICK": "1", "LABKIT_PROGRESS": "0", "MPLBACKEND": "Agg", "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+            "OMP_NUM_THREADS": "1"}
+
+
+def _run(path: Path, workdir: Path, colab: dict):
+    """Run one lecture in a Colab kernel (the caller sets :func:`_lecture_env`); returns the
+    notebook and what the probe saw."""
+    nb = nbformat.read(path, as_version=4)
+    client = NotebookClient(nb, timeout=600, kernel_name="colab-standin", resources={"metadata": {"path": str(workdir)}})
+    with client.setup_kernel():
+        for index, cell in enumerate(nb.cells):
+            client.execute_cell(cell, index)
+        probe = nbformat.v4.new_code_cell(PROBE)
+        nb.cells.append(probe)
+        client.execute_cell(probe, len(nb.cells) - 1)
     outputs = nb.cells.pop().outputs
     text = "".join(o.get("text", "") for o in outputs if o.get("output_type") == "stream")
     report = json.loads(text.split("@@", 1)[1])
@@ -216,8 +221,13 @@ def test_requirements_file_is_what_the_test_installs():
 def test_lectures_install_the_course_on_colab_and_change_nothing_preinstalled(colab, own_tmp):
     workdir = own_tmp / "content"  # Colab's working folder
     workdir.mkdir()
-    for path in LECTURES:
-        nb, report = _run(path, workdir, colab)
+    with mock.patch.dict(os.environ, _lecture_env(colab)):
+        # the first lecture's setup cell clones and installs the course; the others find it there
+        # and run two at a time (one kernel per core)
+        runs = [_run(LECTURES[0], workdir, colab)]
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            runs += list(pool.map(lambda path: _run(path, workdir, colab), LECTURES[1:]))
+    for path, (nb, report) in zip(LECTURES, runs):
         assert_ran_cleanly(nb)
         assert report["ipywidgets"] == colab["preinstalled"]["ipywidgets"].split("==")[1]
         assert report["calls"] == ["enable_custom_widget_manager"], "the setup cell turns on Colab's widget manager"

@@ -8,6 +8,7 @@ is downloaded and torchvision is not needed. A shape that does not fit, a config
 assignments are picked up without any change to this file.
 """
 import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from unittest import mock
 
@@ -30,14 +31,31 @@ def quick_env(root) -> dict:
     return {"LABKIT_QUICK": "1", "LABKIT_DATA": str(root), "LABKIT_DEVICE": "cpu", "OMP_NUM_THREADS": "1"}
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=[f"{p.parent.name}/{p.stem}" for p in NOTEBOOKS])
-def test_notebook_runs_clean_at_full_scale_quickly(path, real_root):
+def allowed_errors(path: Path) -> tuple:
     # an exercise's checks test values (accuracies, sizes) that 3 training steps on a few hundred
     # examples cannot reach: a failed check is expected there; any other error is a broken code path
-    allowed = ("CheckFailed",) if path.parent.parent.name == "solutions" else ()
-    nb, _ = run_notebook(path, scale="full", env=quick_env(real_root), timeout=300, allow_error_names=allowed)
-    assert_ran_cleanly(nb, scale="full", allowed=allowed)
+    return ("CheckFailed",) if path.parent.parent.name == "solutions" else ()
+
+
+@pytest.fixture(scope="module")
+def full_runs(request, real_root):
+    """path -> Future of its executed notebook: the selected notebooks run two at a time (one
+    kernel per core, one torch thread each), the longest first."""
+    wanted = [item.callspec.params["path"] for item in request.session.items
+              if item.module.__name__ == __name__ and hasattr(item, "callspec")]
+    pool = ThreadPoolExecutor(max_workers=2)
+    runs = {path: pool.submit(run_notebook, path, scale="full", env=quick_env(real_root), timeout=300,
+                              allow_error_names=allowed_errors(path))
+            for path in sorted(wanted, key=lambda p: p.parent.name != "lectures")}
+    yield runs
+    pool.shutdown(wait=True, cancel_futures=True)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[f"{p.parent.name}/{p.stem}" for p in NOTEBOOKS])
+def test_notebook_runs_clean_at_full_scale_quickly(path, real_root, full_runs):
+    nb, _ = full_runs[path].result()
+    assert_ran_cleanly(nb, scale="full", allowed=allowed_errors(path))
     assert "QUICK RUN" in outputs_text(nb), "the setup output must say that the quick-run switch is on"
     assert not any(p.name.endswith(".pt") and "downloaded" in p.name for p in Path(real_root).iterdir())
 
