@@ -26,7 +26,7 @@ _BASE = 0  # the base seed of the last setup() (LABKIT_SEED or the notebook's ow
 QUICK_STEPS = 3
 QUICK_BATCH = 32  # examples per member and step at most
 QUICK_EXAMPLES = 256
-QUICK_VALUES = 2 ** 20  # and at most about this many input values in all (fewer examples of large images)
+QUICK_VALUES = 2 ** 18  # and at most about this many input values in all (fewer examples of large images)
 
 
 def get_device(prefer: str | None = None) -> torch.device:

@@ -153,7 +153,8 @@ def quick_subset(data: Data, seed: int = 0) -> Data:
 def quick_count(n: int, values_per_example: int = 1) -> int:
     """``n`` examples to generate, or under the quick-run switch at most
     :data:`labkit.runtime.QUICK_EXAMPLES`, and fewer (at least 16) when each example has so many input
-    values that they would exceed :data:`labkit.runtime.QUICK_VALUES` in all (200x200 images: 26)."""
+    values that they would exceed :data:`labkit.runtime.QUICK_VALUES` in all (64x64 images: 64,
+    200x200 images: 16)."""
     if not runtime.quick():
         return n
     return min(n, runtime.QUICK_EXAMPLES, max(16, runtime.QUICK_VALUES // max(1, int(values_per_example))))
