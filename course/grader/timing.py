@@ -28,10 +28,9 @@ def write_class(course: ScratchCourse, assignment: str, students: int) -> None:
     """``students`` submissions of ``assignment`` in ``course``: correct, blank, half right in turn."""
     nbks = classroom.notebooks(assignment, exercises=course.root / "release", source=course.root / "source")
     for i in range(students):
-        kind = ("solution", "blank", "half")[i % 3]
+        kind = i % 3
         for nbk in nbks:
-            content = {"solution": nbk.solution, "blank": nbk.student,
-                       "half": lambda nbk=nbk: classroom.with_parts(nbk, {0})}[kind]()
+            content = nbk.solution() if kind == 0 else nbk.student() if kind == 1 else classroom.with_parts(nbk, {0})
             classroom.write_submission(course.root, assignment, f"student{i:03d}", nbk.name, content)
 
 
