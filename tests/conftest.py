@@ -17,6 +17,10 @@ for path in (HERE, HERE / "course", HERE.parent / "course"):
 os.environ.setdefault("LABKIT_SCALE", "smoke")
 os.environ.setdefault("LABKIT_PROGRESS", "0")
 os.environ.setdefault("MPLBACKEND", "Agg")
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # `make test` runs the quick tests in one worker per core: one torch thread each, since two
+    # threads competing for a core make small tensors several times slower
+    torch.set_num_threads(1)
 
 # Tests that need a system package a fresh machine lacks. `make test` installs them where it can
 # (tools/system-deps.sh); elsewhere these tests are skipped with the command that enables them.
