@@ -99,3 +99,7 @@ c.HTMLExporter.filters = {"markdown2html": "grader.sanitize.markdown2html",
                           "clean_html": "grader.sanitize.clean_html"}
 c.HTMLExporter.sanitize_html = True  # the templates drop JavaScript and widget outputs, clean HTML
 c.HTMLExporter.skip_svg_encoding = False  # SVG only as <img> data URLs (scripts in them never run)
+# The feedback pages (which students open, wherever they keep them) also carry a
+# Content-Security-Policy that allows no script at all (grader/sanitize.py, FeedbackExporter). The
+# formgrader's pages get none: they run nbgrader's own scripts, inline ones among them.
+c.GenerateFeedback.exporter_class = "grader.sanitize.FeedbackExporter"

@@ -6,46 +6,71 @@ HTML, and by anything else that later renders the autograded copy. nbconvert's H
 a notebook's HTML through as it is, so a written answer such as ``<img src=x onerror=...>`` or a
 ``display(HTML("<script>..."))`` in an answer cell would run there.
 
-Two layers, both wired in course/nbgrader_config.py:
+Two layers, both wired in course/nbgrader_config.py, and a policy on the feedback pages:
 
 - **At the source** (:class:`SanitizeNotebook` as the last autograde step, after the grades are
   saved, so it never changes a score): the autograded copy keeps only what cannot run script.
   Outputs keep text, PNG/JPEG/GIF images, JSON, LaTeX and the check records; ``text/html`` is
-  cleaned with bleach; SVG is kept only if it holds nothing that could run or load anything;
-  JavaScript, widget views and every other type are removed with a note saying so. Markdown cells
-  are left as written unless they would render to something outside the allowlist (script, event
-  handlers, ``javascript:`` links, iframes, objects, SVG...): such an answer is shown verbatim as
-  text in a code block, so the grader reads exactly what was handed in. Attachments other than
-  raster images, widget state and ``trusted`` flags are dropped.
+  cleaned with nh3 (the Python binding of the Rust sanitiser ammonia, which parses as browsers do);
+  SVG is kept only if it holds nothing that could run or load anything; JavaScript, widget views and
+  every other type are removed with a note saying so. Markdown cells are left as written unless they
+  would render to something outside the allowlist (script, event handlers, ``javascript:`` links,
+  iframes, objects, SVG...): such an answer is shown verbatim as text in a code block, so the
+  grader reads exactly what was handed in. Attachments other than raster images, widget state and
+  ``trusted`` flags are dropped.
 - **When rendering** (:class:`SanitizeNotebook` again as an HTMLExporter preprocessor, plus the
   :func:`markdown2html` and :func:`clean_html` filters and ``sanitize_html``): every page the
   formgrader and ``generate_feedback`` make passes its markdown and HTML through :func:`clean_html`,
   whatever the notebook holds (a notebook graded before this module existed, or edited since).
+- **The feedback pages** (:class:`FeedbackExporter`, ``generate_feedback``'s exporter) carry a
+  Content-Security-Policy (:data:`FEEDBACK_CSP`) as the first element of their ``<head>``: no script,
+  no connection, no frame or object, no form target, no ``<base>``; only the page's inline styles
+  and ``data:`` images load. Whatever a sanitiser missed still could not run there.
 
 :func:`clean_html` allows text markup, tables and images given as ``data:image/...`` URLs; no
 script, no event handlers, no styles, no ids or forms (nothing that could run, restyle or impersonate
-the grading page), no remote images (no request leaves the page). Disallowed tags are escaped, so
-they stay readable as text.
+the grading page), no remote images (no request leaves the page). A disallowed tag is removed and
+its text kept; the content of ``<script>``, ``<style>`` and ``<template>`` is removed with it.
 """
 from __future__ import annotations
 
+import html as _html
 import re
+from html.parser import HTMLParser
 
-import bleach
 import jinja2
-from bleach import html5lib_shim
+import nh3
+from nbconvert.exporters import HTMLExporter
 from nbconvert.preprocessors import Preprocessor
 from traitlets import default
 
 # ----------------------------------------------------------------------------------------------
 # what may appear in a page made from a submission
 
-TAGS = frozenset(bleach.ALLOWED_TAGS) | {
-    "p", "div", "span", "br", "hr", "h1", "h2", "h3", "h4", "h5", "h6", "pre", "code", "kbd", "samp",
+TAGS = frozenset({
+    "a", "abbr", "acronym", "b", "blockquote", "code", "em", "i", "li", "ol", "strong", "ul",
+    "p", "div", "span", "br", "hr", "h1", "h2", "h3", "h4", "h5", "h6", "pre", "kbd", "samp",
     "var", "sub", "sup", "small", "mark", "del", "ins", "s", "u", "q", "cite", "dfn", "tt",
     "table", "thead", "tbody", "tfoot", "tr", "th", "td", "caption", "colgroup", "col",
     "img", "dl", "dt", "dd", "details", "summary", "figure", "figcaption", "center",
+})
+HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
+# the attributes a tag may carry at all; :func:`_attribute_allowed` then judges each value
+GENERIC_ATTRIBUTES = frozenset({"title", "alt", "lang", "dir", "class"})
+TAG_ATTRIBUTES = {
+    "a": {"href"},
+    "img": {"src", "width", "height"},
+    "table": {"width", "height", "align", "valign"},
+    "td": {"width", "height", "colspan", "rowspan", "align", "valign"},
+    "th": {"width", "height", "colspan", "rowspan", "align", "valign"},
+    "tr": {"align", "valign"},
+    "col": {"width", "height", "align", "valign", "span"},
+    "colgroup": {"span"},
+    "ol": {"start", "type"},
+    "details": {"open"},
 }
+# removed with everything inside them (other disallowed tags are removed and their text kept)
+DROPPED_WITH_CONTENT = frozenset({"script", "style", "template"})
 # pygments' token classes (one to three letters), code highlighting and pandas' table class; no
 # other class names, so a submission cannot borrow the grading page's buttons and inputs
 SAFE_CLASSES = frozenset({"highlight", "hll", "dataframe", "anchor-link"})
@@ -55,8 +80,9 @@ _NUMBER = re.compile(r"^\s*\d{1,5}(\.\d+)?\s*(px|%)?\s*$")
 
 
 def _normal_url(value: str) -> str:
-    """The URL as bleach compares it: entities resolved, control characters and blanks gone."""
-    value = html5lib_shim.convert_entities(value)
+    """The URL as a browser reads its scheme: entities resolved (once more than the parser did, to
+    be safe), control characters and blanks gone, lower case."""
+    value = _html.unescape(value)
     value = re.sub(r"[`\000-\040\177-\240\s]+", "", value)
     return re.sub(r"[^\x00-\x7f]", "", value).lower()
 
@@ -67,7 +93,7 @@ def _attribute_allowed(tag: str, name: str, value: str, *, remote_images=False, 
     if name == "class":
         return all(len(c) <= 3 and c.isalnum() or c in SAFE_CLASSES for c in value.split())
     if name == "id":
-        return ids and tag in ("h1", "h2", "h3", "h4", "h5", "h6")
+        return ids and tag in HEADINGS
     if tag == "a" and name == "href":
         url = _normal_url(value)
         return not url.startswith(("data:", "javascript:", "vbscript:"))
@@ -89,26 +115,56 @@ def _attribute_allowed(tag: str, name: str, value: str, *, remote_images=False, 
     return False
 
 
-_CLEANER = bleach.Cleaner(tags=TAGS, attributes=_attribute_allowed,
-                          protocols={"http", "https", "mailto", "data"}, strip=False, strip_comments=True)
-_STYLE_BLOCK = re.compile(r"<style\b[^>]*>.*?</style\s*>", re.S | re.I)
+class _Cleaner:
+    """nh3 with the course's allowlist: the tags above, their attributes judged one by one."""
+
+    def __init__(self, *, remote_images: bool, ids: bool, url_schemes, link_rel):
+        attributes = {"*": set(GENERIC_ATTRIBUTES), **{t: set(a) for t, a in TAG_ATTRIBUTES.items()}}
+        if ids:
+            for h in HEADINGS:
+                attributes.setdefault(h, set()).add("id")
+
+        def judge(tag, name, value):
+            return value if _attribute_allowed(tag, name, value, remote_images=remote_images, ids=ids) else None
+
+        self.options = dict(tags=set(TAGS), clean_content_tags=set(DROPPED_WITH_CONTENT), attributes=attributes,
+                            attribute_filter=judge, url_schemes=set(url_schemes), link_rel=link_rel,
+                            strip_comments=True)
+
+    def __call__(self, html: str) -> str:
+        return nh3.clean(html, **self.options)
+
+
+# what the pages show: links get rel="noopener noreferrer"
+_CLEANER = _Cleaner(remote_images=False, ids=False, url_schemes={"http", "https", "mailto", "data"},
+                    link_rel="noopener noreferrer")
+# what :func:`inert` compares with: the same rules with heading ids and remote images, and nothing
+# added, so that markup within the allowlist comes back as it went in
+_INERT_CLEANER = _Cleaner(remote_images=True, ids=True, url_schemes=nh3.ALLOWED_URL_SCHEMES | {"data"}, link_rel=None)
 
 
 def clean_html(html) -> str:
-    """``html`` with only the allowlisted markup left; other tags are escaped (shown as text).
-
-    ``<style>`` blocks are dropped first so that tables made by pandas show no CSS as text (a
-    cosmetic step only: what remains goes through bleach all the same). Also registered as
-    nbconvert's ``clean_html`` filter, so the templates' own sanitising uses these rules.
+    """``html`` with only the allowlisted markup left; other tags are removed (their text stays,
+    except inside ``<script>``, ``<style>`` and ``<template>``, which go with their content, so
+    tables made by pandas show no CSS as text). Also registered as nbconvert's ``clean_html``
+    filter, so the templates' own sanitising uses these rules.
     """
     html = html.decode() if isinstance(html, bytes) else str(html)
-    return _CLEANER.clean(_STYLE_BLOCK.sub("", html))
+    return _CLEANER(html)
 
 
 # ----------------------------------------------------------------------------------------------
-# is a piece of markup inert? (checked on the tree a browser would build: html5lib, as in bleach)
+# is a piece of markup inert?
+#
+# Python's html.parser reads the markup; it is lenient where browsers are strict, so what it sees is
+# trusted only where nothing could make a browser see something else: HTML is also cleaned by nh3
+# (html5ever, the parser of a browser engine) with the same rules, and what html.parser sees in the
+# result must be what it saw in the input. A tag, attribute or text a browser would read differently
+# (a comment closed early, a tag inside an attribute, a foreign-content trick) then shows up as a
+# difference. SVG, which nh3 does not keep, is held to rules under which both parsers agree: no
+# character ``<`` outside tags (so no text, style or title can hold a tag), no ``>`` in comments, no
+# CDATA sections, nothing left unparsed.
 
-SVG_NS = "{http://www.w3.org/2000/svg}"
 SVG_TAGS = frozenset({
     "svg", "g", "defs", "path", "rect", "circle", "ellipse", "line", "polyline", "polygon", "text",
     "tspan", "textpath", "clippath", "mask", "pattern", "marker", "symbol", "use", "image", "title",
@@ -119,33 +175,109 @@ SVG_TAGS = frozenset({
 _BAD_CSS = re.compile(r"url\s*\(\s*(?!['\"]?#)|@import|expression|javascript|\\", re.I)
 
 
-def _parse(text: str):
-    parser = html5lib_shim.BleachHTMLParser(tags=None, strip=False, consume_entities=False,
-                                            namespaceHTMLElements=False)
-    return parser.parseFragment(text)
+def _normal_newlines(text: str) -> str:
+    return text.replace("\r\n", "\n").replace("\r", "\n")  # as a browser's input stream does
 
 
-def _local(name: str) -> str:
-    return name.rsplit("}", 1)[-1]
+class _HTMLView(HTMLParser):
+    """What html.parser sees in HTML: start tags with their attributes, and the text between them
+    (blanks removed); ``doubtful`` where the markup holds something parsers disagree on."""
+
+    def __init__(self, text: str):
+        super().__init__(convert_charrefs=True)
+        self.view, self.doubtful, self._text = [], False, []
+        self.feed(_normal_newlines(text))
+        self.close()
+        self._flush()
+        self.doubtful |= bool(self.rawdata) or self.cdata_elem is not None
+
+    def _flush(self):
+        text = "".join("".join(self._text).split())
+        if text:
+            self.view.append(("", text))
+        self._text = []
+
+    def handle_starttag(self, tag, attrs):
+        self._flush()
+        attrs = tuple(sorted((name, value or "") for name, value in attrs))
+        if tag != "tbody" or attrs:  # the parser of a browser adds the <tbody> a table lacks
+            self.view.append((tag, attrs))
+
+    handle_startendtag = handle_starttag
+
+    def handle_data(self, data):
+        self._text.append(data)
+
+    def handle_comment(self, data):
+        if ">" in data:  # a browser could have ended it earlier (<!-->, --!>)
+            self.doubtful = True
+
+    def handle_decl(self, decl):
+        self.doubtful = True
+
+    handle_pi = unknown_decl = handle_decl
+
+    def tags(self):
+        return [item for item in self.view if item[0]]
 
 
-def _svg_inert(el) -> bool:
-    tag = _local(el.tag).lower()
-    if tag not in SVG_TAGS:
-        return False
-    for name, value in el.attrib.items():
-        local = _local(name).lower()
-        if local.startswith("on"):
+class _SVGCheck(HTMLParser):
+    """SVG graphics only, read so that a browser (inline or as an image) cannot see more."""
+
+    def __init__(self, text: str):
+        super().__init__(convert_charrefs=False)
+        self.ok, self.depth, self.done, self.css = True, 0, False, []
+        self.feed(_normal_newlines(text))
+        self.close()
+        self.ok &= not self.rawdata and self.cdata_elem is None and self.done and self.depth == 0
+        self.ok &= not _BAD_CSS.search(_html.unescape("".join(self.css)))
+
+    def _element(self, tag, attrs):
+        if self.done or tag not in SVG_TAGS or (self.depth == 0 and tag != "svg"):
             return False
-        if local in ("href", "src"):
-            url = _normal_url(value)
-            if not (url.startswith("#") or (tag == "image" and re.match(r"^data:image/(png|jpeg|gif)[;,]", url))):
+        for name, value in attrs:
+            value, local = value or "", name.rsplit(":", 1)[-1]
+            if name.startswith("on") or local.startswith("on"):
                 return False
-        if local == "style" and _BAD_CSS.search(value):
-            return False
-    if tag == "style" and _BAD_CSS.search("".join(el.itertext())):
-        return False
-    return True
+            if local in ("href", "src"):
+                url = _normal_url(value)
+                if not (url.startswith("#") or (tag == "image" and re.match(r"^data:image/(png|jpeg|gif)[;,]", url))):
+                    return False
+            elif _BAD_CSS.search(_html.unescape(value)):  # style, and presentation attributes such as fill=url(...)
+                return False
+        return True
+
+    def handle_starttag(self, tag, attrs):
+        self.ok &= self._element(tag, attrs)
+        self.depth += tag == "svg"
+
+    def handle_startendtag(self, tag, attrs):
+        self.ok &= self._element(tag, attrs)
+        self.done |= tag == "svg" and self.depth == 0
+
+    def handle_endtag(self, tag):
+        self.ok &= tag in SVG_TAGS and not self.done
+        if tag == "svg":
+            self.depth -= 1
+            self.ok &= self.depth >= 0
+            self.done |= self.depth == 0
+
+    def handle_data(self, data):
+        self.ok &= "<" not in data
+        if self.cdata_elem is not None:  # <style>: a browser reads entities in SVG's style text
+            self.css.append(data)
+
+    def handle_comment(self, data):
+        self.ok &= ">" not in data
+
+    def handle_decl(self, decl):
+        self.ok &= decl[:7].lower() == "doctype" and "[" not in decl and "<" not in decl
+
+    def handle_pi(self, data):
+        pass  # <?xml ...?>: a comment to a browser, ended by the same ">"
+
+    def unknown_decl(self, data):  # <![CDATA[...]]>
+        self.ok = False
 
 
 def inert(html: str, svg: bool = False) -> bool:
@@ -154,24 +286,18 @@ def inert(html: str, svg: bool = False) -> bool:
     SVG graphics only: no script, links, animation, foreign content, event handlers, external
     references or CSS that loads anything."""
     try:
-        root = _parse(html)
-    except Exception:  # html5lib recovers from anything; be safe all the same
-        return False
-    for el in root.iter():
-        if not isinstance(el.tag, str):  # comments
-            continue
-        if el.tag == "DOCUMENT_FRAGMENT":
-            continue
-        if el.tag.startswith(SVG_NS) or "}" in el.tag:
-            if not svg or not _svg_inert(el):
-                return False
-            continue
-        if svg or el.tag not in TAGS:
+        if svg:
+            return _SVGCheck(html).ok
+        seen = _HTMLView(html)
+        if seen.doubtful:
             return False
-        for name, value in el.attrib.items():
-            if not _attribute_allowed(el.tag, name, value, remote_images=True, ids=True):
-                return False
-    return True
+        if not all(tag in TAGS and all(_attribute_allowed(tag, n, v, remote_images=True, ids=True) for n, v in attrs)
+                   for tag, attrs in seen.tags()):
+            return False
+        again = _HTMLView(_INERT_CLEANER(_normal_newlines(html)))
+        return not again.doubtful and again.view == seen.view
+    except Exception:  # a parser that gives up: not shown as markup
+        return False
 
 
 # ----------------------------------------------------------------------------------------------
@@ -341,5 +467,45 @@ class SanitizeNotebook(Preprocessor):
         return sanitize_notebook(nb), resources
 
 
-__all__ = ["SanitizeNotebook", "clean_html", "clean_markdown", "clean_output", "inert", "markdown2html",
-           "sanitize_notebook"]
+# ----------------------------------------------------------------------------------------------
+# the feedback pages
+
+# What a feedback page needs: its inline styles and the data: URLs of its figures. Nothing else loads
+# or runs: no script (MathJax included, so math shows as its TeX source), no fetch, frame, object,
+# font or media, no form target and no <base>.
+FEEDBACK_CSP = ("default-src 'none'; script-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+                "base-uri 'none'; form-action 'none'")
+CSP_META = f'<meta http-equiv="Content-Security-Policy" content="{FEEDBACK_CSP}">'
+_HEAD = re.compile(r"<head\b[^>]*>", re.I)
+# what the template's head asks for and the policy blocks: nbconvert's MathJax loader, and the icon
+# font of nbgrader's Bootstrap CSS (the page shows no icon, and ../fonts/ is not kept with it);
+# Chromium reports a blocked @font-face even when nothing uses it
+_BLOCKED_BY_POLICY = re.compile(r"<!-- Load mathjax -->.*?<!-- End of mathjax configuration -->|@font-face\s*\{[^}]*\}",
+                                re.S | re.I)
+
+
+def with_policy(page: str) -> str:
+    """``page`` (a whole HTML document) with :data:`CSP_META` as the first element of its head, and
+    what the policy would block taken out of the head (the MathJax loader, the icon font). Only the
+    template's part of the page (before ``</head>``) is changed; a page without a head is refused
+    rather than written without the policy."""
+    head = _HEAD.search(page)
+    end = page.lower().find("</head>")
+    if head is None or end < head.end():
+        raise ValueError("a feedback page without <head>...</head>: the Content-Security-Policy has no place")
+    inside = _BLOCKED_BY_POLICY.sub("", page[head.end():end])
+    return page[:head.end()] + "\n" + CSP_META + inside + page[end:]
+
+
+class FeedbackExporter(HTMLExporter):
+    """``generate_feedback``'s exporter (``GenerateFeedback.exporter_class`` in the course's
+    configuration): nbconvert's HTMLExporter, configured as it is, with :func:`with_policy` applied
+    to every page."""
+
+    def from_notebook_node(self, nb, resources=None, **kw):
+        output, resources = super().from_notebook_node(nb, resources=resources, **kw)
+        return with_policy(output), resources
+
+
+__all__ = ["CSP_META", "FEEDBACK_CSP", "FeedbackExporter", "SanitizeNotebook", "clean_html", "clean_markdown",
+           "clean_output", "inert", "markdown2html", "sanitize_notebook", "with_policy"]

@@ -13,8 +13,13 @@ this test runs on 127.0.0.1, and write a file through the contents API; none of 
 A control page (the same payloads exported by a plain nbconvert) shows that they do run when
 nothing sanitises them, so the checks can fail.
 
-Needs Chromium, Python's playwright and bubblewrap; skipped with the command that installs what is
-missing.
+The feedback pages also carry the course's Content-Security-Policy: the first element of their head,
+enforced (a script put into the page does not run), and blocking nothing the page itself needs (no
+violation is reported while it loads; the figure and the tables show).
+
+Needs Chromium, Python's playwright and bubblewrap (the ``browser`` and ``sandbox`` markers):
+tests/conftest.py skips it with the command that installs what is missing, and CI, where skipping is
+not allowed, fails instead.
 """
 import copy
 import http.server
@@ -40,14 +45,8 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ASSIGNMENT = "00-warmup"
 EXPECTED = {"markup": 0.0, "outputs": 5.0, "smuggled": 0.0, "tidy": 5.0}
 
-pytestmark = [
-    pytest.mark.slow, pytest.mark.browser, pytest.mark.sandbox,
-    pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed: sudo apt-get install -y chromium"),
-    pytest.mark.skipif(sync_playwright is None,
-                       reason="playwright is not installed: .venv/bin/python -m pip install -e '.[dev]'"),
-    pytest.mark.skipif(shutil.which("bwrap") is None,
-                       reason="bubblewrap is not installed: sudo apt-get install -y bubblewrap"),
-]
+# without Chromium, playwright or a working bwrap, tests/conftest.py skips these (or fails them in CI)
+pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.sandbox]
 
 
 class _Listener(http.server.ThreadingHTTPServer):
@@ -164,6 +163,40 @@ _LIVE_DOM = """(sel) => {
 }"""
 
 
+_RECORD_VIOLATIONS = """
+window.__violations = [];
+document.addEventListener('securitypolicyviolation',
+                          e => window.__violations.push(e.violatedDirective + ' ' + (e.blockedURI || 'inline')));
+"""
+
+# the policy's <meta>, which must be the first element of <head>, and what the page reported while
+# it loaded
+_POLICY = """() => {
+  const meta = document.head.firstElementChild;
+  return {policy: meta && meta.httpEquiv.toLowerCase() === 'content-security-policy' ? meta.content : null,
+          violations: (window.__violations || []).slice()};
+}"""
+# a script put into the page afterwards: it must not run
+_PROBE = """() => {
+  window.__probe = 'not run';
+  const s = document.createElement('script');
+  s.textContent = "window.__probe = 'ran'";
+  document.head.appendChild(s);
+  return window.__probe;
+}"""
+
+
+def _the_policy_holds(page, label, console):
+    """A feedback page: the course's policy, enforced, and nothing the page needs blocked by it."""
+    from grader.sanitize import FEEDBACK_CSP
+
+    found = page.evaluate(_POLICY)
+    assert found["policy"] == FEEDBACK_CSP, (label, found["policy"])
+    assert found["violations"] == [], (label, found["violations"])
+    assert not [text for _, text in console if "Content Security Policy" in text], (label, console)
+    assert page.evaluate(_PROBE) == "not run", label
+
+
 def test_nothing_runs_in_the_formgrader_or_the_feedback(graded_class, formgrader):
     base, token, lab_log = formgrader
     root, listener, name = graded_class["root"], graded_class["listener"], graded_class["notebook"]
@@ -172,7 +205,7 @@ def test_nothing_runs_in_the_formgrader_or_the_feedback(graded_class, formgrader
     with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
         ids = {s: gb.find_submission_notebook(Path(name).stem, ASSIGNMENT, s).id for s in EXPECTED}
     control = _control_page(root, listener.port)
-    titles, dialogs = {}, []
+    titles, dialogs, console = {}, [], []
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
             "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -180,6 +213,9 @@ def test_nothing_runs_in_the_formgrader_or_the_feedback(graded_class, formgrader
         try:
             page = browser.new_page()
             page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+            page.on("console", lambda m: console.append((m.type, m.text)))
+            # every Content-Security-Policy violation a page reports (recorded outside the page's policy)
+            page.add_init_script(_RECORD_VIOLATIONS)
             # the instructor's session: any script running in a formgrader page could write files
             # with it (the checks below would see it) ...
             page.goto(f"{base}/formgrader?token={token}")  # logs in, as the formgrader's menu does
@@ -209,6 +245,7 @@ def test_nothing_runs_in_the_formgrader_or_the_feedback(graded_class, formgrader
             pages.update({f"feedback/{s}": f"{base}/files/{f}?token={token}" for s, f in feedback.items()})
             pages.update({f"feedback-file/{s}": (root / f).as_uri() for s, f in feedback.items()})
             for label, url in pages.items():
+                console.clear()
                 response = page.goto(url)
                 assert response is None or response.status in (0, 200), (label, response.status)
                 page.wait_for_load_state("networkidle")
@@ -232,6 +269,8 @@ def test_nothing_runs_in_the_formgrader_or_the_feedback(graded_class, formgrader
                 if label.startswith("formgrader"):
                     # the grading form itself still works: the written answer's score box is there
                     assert page.locator("input.score#written_answer").count() == 1, label
+                else:
+                    _the_policy_holds(page, label, console)
             page.wait_for_timeout(1000)  # late timers, image loads
         finally:
             browser.close()

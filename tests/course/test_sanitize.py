@@ -139,3 +139,143 @@ def test_sanitising_comes_after_the_grades_are_saved():
     at = steps.index("grader.sanitize.SanitizeNotebook")
     assert at > steps.index("nbgrader.preprocessors.SaveAutoGrades")
     assert at > steps.index("grader.execute.GuardedExecute")
+
+
+# ----------------------------------------------------------------------------------------------
+# markup written by someone who has read the sanitiser: parser tricks, each cleaned to nothing live
+# and none counted as inert (so a markdown cell holding one is shown as text)
+
+TRICKS = {
+    "entity-javascript-link": '<a href="&#106;&#x61;vascript&colon;{js}">see</a>',
+    "tab-in-scheme": '<a href="java&#x09;script:{js}">see</a>',
+    "mixed-case": '<ScRiPt>{js}</sCrIpT><IMG SRC=x OnErRoR="{js}">',
+    "svg-script": "<svg><script>{js}</script></svg>",
+    "svg-style-breakout": '<svg><style><img src=x onerror="{js}"></style></svg>',
+    "math-mglyph": '<math><mi><mglyph><style><img src=x onerror="{js}"></style></mglyph></mi></math>',
+    "math-mtext-comment": ('<math><mtext><table><mglyph><style><!--</style>'
+                           '<img title="--&gt;&lt;img src=1 onerror=&quot;{js}&quot;&gt;">'),
+    "comment-bang": '<!-- --!><img src=x onerror="{js}"> -->',
+    "comment-abrupt": '<!--><img src=x onerror="{js}">-->',
+    "comment-hides-script": "<!-- --!><script>{js}</script><!-- -->",
+    "noscript": '<noscript><p title="</noscript><img src=x onerror=&quot;{js}&quot;>"></noscript>',
+    "unclosed-tag": 'Look: <b onclick="{js}"\ntitle="x">bold',
+    "unclosed-attribute": '<b title="x>y<img src=x onerror={js}>',
+    "nested-script": "<scr<script>x</script>ipt>{js}</script>",
+    "data-link": '<a href="data:text/html,<script>{js}</script>">see</a>',
+}
+# the ones a browser runs as they are (by the test's own parser, as a browser's)
+LIVE_TRICKS = {"mixed-case", "svg-script", "svg-style-breakout", "math-mglyph", "comment-bang", "comment-abrupt",
+               "comment-hides-script", "noscript", "unclosed-tag", "data-link"}
+
+
+def _trick(name: str) -> str:
+    return TRICKS[name].replace("{js}", hostile.script(name, PORT))
+
+
+def test_the_tricks_are_live_as_written():
+    assert {name for name in TRICKS if live_payloads(_trick(name)) == {name}} == LIVE_TRICKS
+    # (the entity-encoded scheme is javascript: once a browser reads the entities)
+    href = re.search(r'href="([^"]*)"', _trick("entity-javascript-link")).group(1)
+    assert __import__("html").unescape(href).startswith("javascript:")
+
+
+@pytest.mark.parametrize("name", list(TRICKS))
+def test_a_parser_trick_is_never_inert_and_cleans_to_nothing_live(name):
+    text = _trick(name)
+    assert not sanitize.inert(text)
+    cleaned = sanitize.clean_html(text)
+    assert not live_payloads(cleaned) and not re.search(r"<(script|svg|math|style|iframe|object)\b|\son\w+=", cleaned, re.I)
+    assert "javascript" not in cleaned.replace(hostile.script(name, PORT), "")  # only where it is text
+    shown = sanitize.clean_markdown(text)
+    if not sanitize.inert(sanitize._render_markdown(text)):
+        assert shown != text and text in shown
+    assert not live_payloads(sanitize.markdown2html({"cell": {}, "resources": {}}, shown))
+
+
+@pytest.mark.parametrize("text", [
+    "<p>one<p>two", "<table><tr><td>1</td></tr></table>", "a note <!-- to myself --> here",
+    "<B>Bold</B> and H<SUB>2</SUB>O", "[the docs](https://example.org/a?b=1&c=2) and R&D",
+    "<details open><summary>more</summary>x</details>",
+])
+def test_sloppy_but_harmless_markup_stays_as_written(text):
+    assert sanitize.clean_markdown(text) == text
+
+
+@pytest.mark.parametrize("text", ["<b>unclosed bold", "<b><p>misnested</b> tags</p>", "a stray</p> end tag"])
+def test_markup_a_browser_must_repair_is_shown_as_text(text):
+    """A browser rebuilds such markup into a tree the text does not spell out; the check does not
+    guess what it builds, so the answer is shown verbatim (and still reads as written)."""
+    shown = sanitize.clean_markdown(text)
+    assert shown != text and text in shown
+
+
+SVG_TRICKS = {
+    "svg-entity-css": "<style>*{fill:&#117;rl(http://127.0.0.1:9/hit/svg-entity-css)}</style>",
+    "svg-title-breakout": '<title><img src=x onerror="{js}"></title>',
+    "svg-comment": '<!-- --!><img src=x onerror="{js}"> -->',
+    "svg-remote-fill": '<rect width="4" height="4" fill="url(http://127.0.0.1:9/hit/svg-remote-fill#a)"/>',
+    "svg-unclosed-style": "<style>*{fill:red}",
+    "svg-foreign": '<foreignObject><div onclick="{js}">x</div></foreignObject>',
+}
+
+
+@pytest.mark.parametrize("name", list(SVG_TRICKS))
+def test_an_svg_trick_is_removed(name):
+    svg = ('<svg xmlns="http://www.w3.org/2000/svg">' + SVG_TRICKS[name].replace("{js}", hostile.script(name, PORT))
+           + "</svg>")
+    assert not sanitize.inert(svg, svg=True)
+    out = sanitize.clean_output(nbformat.v4.new_output("display_data", data={"image/svg+xml": svg}))
+    assert "image/svg+xml" not in out["data"] and "removed output" in out["data"]["text/plain"]
+
+
+# ----------------------------------------------------------------------------------------------
+# the feedback pages' Content-Security-Policy
+
+
+def _policy(page: str) -> dict:
+    """The directives of the Content-Security-Policy <meta> that opens the page's <head>."""
+    from html.parser import HTMLParser
+
+    class FirstInHead(HTMLParser):
+        found, in_head = None, False
+
+        def handle_starttag(self, tag, attrs):
+            if tag == "head":
+                self.in_head = True
+            elif self.in_head and self.found is None:
+                self.found = (tag, dict(attrs))
+
+    reader = FirstInHead()
+    reader.feed(page)
+    tag, attrs = reader.found
+    assert tag == "meta" and attrs.get("http-equiv", "").lower() == "content-security-policy", reader.found
+    return {d.split()[0]: d.split()[1:] for d in attrs["content"].split(";") if d.strip()}
+
+
+def test_a_feedback_page_allows_no_script():
+    from nbgrader.converters import GenerateFeedback
+    from nbgrader.coursedir import CourseDirectory
+
+    cfg = _course_config()
+    feedback = GenerateFeedback(coursedir=CourseDirectory(config=cfg), config=cfg)
+    assert feedback.exporter_class is sanitize.FeedbackExporter  # what generate_feedback uses
+    exporter = feedback.exporter_class(config=feedback.config)
+    assert exporter.template_name == "feedback"
+    nb = _everything()
+    for cell in nb.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade"):
+            cell.metadata.nbgrader["score"] = 0
+    resources = {"nbgrader": {"notebook": "warmup", "score": 0, "max_score": 2, "late_penalty": 0}}
+    page, _ = exporter.from_notebook_node(nb, resources=resources)
+    policy = _policy(page)
+    assert policy.get("script-src", policy["default-src"]) == ["'none'"]
+    assert policy["default-src"] == ["'none'"]
+    assert policy["base-uri"] == policy["form-action"] == ["'none'"]
+    assert policy["img-src"] == ["data:"] and policy["style-src"] == ["'unsafe-inline'"]
+    assert not any("unsafe-eval" in v or "*" in v for values in policy.values() for v in values)
+    # nothing for the policy to block: the template's MathJax loader and icon font are gone, and the
+    # submission's markup is sanitised as on every other page
+    assert "<script" not in page.lower() and "@font-face" not in page
+    assert live_payloads(page) == set() and "PWNED-md-script" in page
+    with pytest.raises(ValueError):
+        sanitize.with_policy("<html><body>no head</body></html>")
