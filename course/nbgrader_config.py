@@ -49,6 +49,9 @@ c.GuardedExecute.max_output_chars = 200_000  # per cell; the rest of a flood is 
 # Kernels run in a bubblewrap sandbox (grader/sandbox.py): no course files, no network, limits.
 c.SandboxKernelManager.memory_limit = 6 * 2**30  # bytes of address space
 c.SandboxKernelManager.cpu_limit = 900  # CPU seconds per notebook
+c.SandboxKernelManager.process_limit = 512  # processes and threads at once (a pids cgroup, where one can be made)
+c.SandboxKernelManager.tmp_size = 512 * 2**20  # bytes of /tmp
+c.SandboxKernelManager.work_size = 256 * 2**20  # bytes of the working folder's copy
 
 # --- sanitising submissions --------------------------------------------------------------------
 # A file that is not a notebook is kept aside and graded as an empty notebook.

@@ -73,7 +73,9 @@ class GuardedExecute(Execute):
     def _give_up(self, nb, err) -> None:
         if isinstance(err, DeadKernelError):
             why = "the kernel died (the code exited or was killed for exceeding a limit)"
-        elif isinstance(err, NotebookTimeout):
+        elif isinstance(err, NotebookTimeout) or (isinstance(err, CellTimeoutError)
+                                                  and time.monotonic() >= self._deadline):
+            # a cell's timeout is cut to what is left of the notebook's: then the notebook ran out
             why = f"the notebook ran longer than {self.notebook_timeout} s"
         elif isinstance(err, CellTimeoutError):
             why = f"a cell ran longer than {self.timeout} s and could not be interrupted"

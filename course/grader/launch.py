@@ -20,6 +20,9 @@ def main(spec_path: str) -> None:
         if hard != resource.RLIM_INFINITY:
             value = min(value, hard)
         resource.setrlimit(which, (value, value if name != "CPU" else value + 5))
+    if spec.get("cgroup"):  # count this process and everything it starts in the kernel's cgroup
+        with open(os.path.join(spec["cgroup"], "cgroup.procs"), "w") as fh:
+            fh.write(str(os.getpid()))
     args = list(spec["bwrap"])
     for src, dest in spec["inject"]:
         fd = os.open(src, os.O_RDONLY)

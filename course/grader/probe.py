@@ -79,7 +79,48 @@ def probe(course: Path = COURSE, paths: list | None = None, kernel_manager_class
     text = "".join(o.get("text", "") for o in nb.cells[0].outputs if o.get("output_type") == "stream")
     if "PROBE" not in text:
         raise RuntimeError("the probe did not report: " + json.dumps(nb.cells[0].outputs)[:2000])
-    return json.loads(text.split("PROBE", 1)[1])
+    report = json.loads(text.split("PROBE", 1)[1])
+    report["processes"] = process_limit(kernel_manager_class or SandboxKernelManager)
+    return report
+
+
+def process_limit(kernel_manager_class) -> str:
+    """How the kernels' processes are limited: a pids cgroup, RLIMIT_NPROC, or not at all."""
+    import os
+
+    from .sandbox import SandboxKernelManager, process_cgroup, remove_cgroup
+
+    if not issubclass(kernel_manager_class, SandboxKernelManager):
+        return "not limited (no sandbox)"
+    limit = kernel_manager_class().process_limit
+    group = process_cgroup(f"probe-{os.getpid()}", limit)
+    remove_cgroup(group)
+    if group is not None:
+        return f"at most {limit} processes and threads per kernel (pids cgroup under {group.parent})"
+    if os.geteuid() != 0:
+        return "RLIMIT_NPROC: all of this user's processes together"
+    return "NOT LIMITED: grading runs as root and no pids cgroup can be made here"
+
+
+def run_cells(cells: list, where: Path, kernel_manager_class=None, timeout: int = 120) -> tuple:
+    """Run the code ``cells`` in one grading kernel (``kernel_manager_class``: the sandbox by
+    default), from a scratch folder inside ``where``; errors are kept as outputs. Returns (the
+    executed cells, None) or, when the kernel died, (the cells so far, the DeadKernelError)."""
+    from nbclient import NotebookClient
+    from nbclient.exceptions import DeadKernelError
+
+    from .sandbox import SandboxKernelManager
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    with tempfile.TemporaryDirectory(prefix="probe-", dir=where) as work:
+        client = NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=True,
+                                kernel_manager_class=kernel_manager_class or SandboxKernelManager,
+                                resources={"metadata": {"path": work}})
+        try:
+            client.execute()
+        except DeadKernelError as err:
+            return nb.cells, err
+    return nb.cells, None
 
 
 def sealed(report: dict) -> bool:
@@ -98,6 +139,7 @@ def describe(report: dict) -> list:
     lim = report["limits"]
     lines.append(f"  limits: memory {lim['AS'] / 2**30:.1f} GiB, CPU {lim['CPU']} s, file size "
                  f"{lim['FSIZE'] / 2**20:.0f} MiB, open files {lim['NOFILE']}")
+    lines.append(f"  processes: {report.get('processes', 'unknown')}")
     lines.append(f"  working folder {report['cwd']} holds {report['listdir']}; process id {report['pid']}")
     lines.append("sealed: yes" if sealed(report) else "sealed: NO - student code can reach the paths marked above")
     return lines

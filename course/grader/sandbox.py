@@ -12,8 +12,9 @@ in a fresh mount, PID, network, IPC and user namespace (``bwrap --unshare-all``)
 So the course sources with solutions and hidden tests, the other students' submissions, the
 gradebook and everything else under the instructor's home do not exist inside. There is no network
 (only a private loopback), the environment is cleared, and resource limits cap memory (address
-space), CPU time, file size and open files. Killing the kernel kills everything it started: the
-sandbox has its own PID namespace and dies with its parent.
+space), CPU time, file size, open files and, through a pids cgroup where one can be made (as root;
+an ordinary user is bound by RLIMIT_NPROC instead), the processes and threads. Killing the kernel
+kills everything it started: the sandbox has its own PID namespace and dies with its parent.
 
 The kernel talks to nbgrader over Unix sockets (ZeroMQ ``ipc`` transport) in a private folder, so
 it needs no network. Interrupts are sent as messages on the control channel (the signal would hit
@@ -127,8 +128,62 @@ def _matplotlib_font_cache() -> Path | None:
         return None
 
 
+# Where a grading kernel's processes are counted: a pids cgroup (v2, or v1's pids hierarchy) under
+# which each kernel gets a folder of its own. RLIMIT_NPROC alone does not bind root, and counts every
+# process of the user, so a fork bomb graded as root would reach the host's limit.
+CGROUP_ROOTS = (Path("/sys/fs/cgroup"), Path("/sys/fs/cgroup/pids"))
+CGROUP_PARENT = "labkit-grading"
+
+
+def process_cgroup(name: str, limit: int, roots=CGROUP_ROOTS) -> Path | None:
+    """A new pids cgroup ``<root>/labkit-grading/<name>`` holding at most ``limit`` processes and
+    threads, or None where this user cannot make one (an ordinary user usually cannot: there
+    RLIMIT_NPROC, which does bind them, is the limit)."""
+    for root in roots:
+        controllers = root / "cgroup.controllers"
+        v2 = controllers.exists()
+        usable = "pids" in controllers.read_text().split() if v2 else \
+            root.name == "pids" and (root / "cgroup.procs").exists()
+        if not usable:
+            continue
+        try:
+            parent = root / CGROUP_PARENT
+            parent.mkdir(exist_ok=True)
+            if v2:
+                for folder in (root, parent):
+                    if "pids" not in (folder / "cgroup.subtree_control").read_text().split():
+                        (folder / "cgroup.subtree_control").write_text("+pids")
+            group = parent / name
+            group.mkdir()
+            (group / "pids.max").write_text(str(limit))
+            return group
+        except OSError:
+            continue
+    return None
+
+
+def remove_cgroup(group: Path | None, wait: float = 5.0) -> None:
+    """Remove a kernel's cgroup once its processes are gone (they die with the sandbox)."""
+    import time
+
+    if group is None:
+        return
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            group.rmdir()
+            return
+        except FileNotFoundError:
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                return  # still busy: an empty cgroup costs nothing, and the next start uses a new name
+            time.sleep(0.05)
+
+
 def sandbox_spec(command: list, cwd: str, private: str, *, memory: int, cpu_seconds: int, file_size: int,
-                 tmp_size: int, work_size: int, extra_ro: list = (), env: dict | None = None) -> dict:
+                 tmp_size: int, work_size: int, extra_ro: list = (), env: dict | None = None,
+                 cgroup: Path | None = None) -> dict:
     """What :mod:`launch` needs to start ``command`` in the sandbox with working folder ``cwd``.
 
     ``private`` is a folder shared with the sandbox at the same path (the kernel's sockets and
@@ -171,7 +226,10 @@ def sandbox_spec(command: list, cwd: str, private: str, *, memory: int, cpu_seco
             src = os.path.join(root, f)
             if os.path.isfile(src) and not os.path.islink(src):
                 inject.append((src, src))
-    args += ["--bind", private, private, "--chdir", cwd]
+    # The folders bwrap made to hold these mounts (the course's path down to the working folder)
+    # live in its root, a tmpfs without a size: read-only, so that nothing can be written there
+    # (it would look like the course's folders, and fill the host's memory).
+    args += ["--bind", private, private, "--remount-ro", "/", "--chdir", cwd]
     base_env = {
         "PATH": f"{Path(sys.prefix) / 'bin'}:/usr/local/bin:/usr/bin:/bin",
         "HOME": "/tmp/home", "USER": "student", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8",
@@ -185,8 +243,10 @@ def sandbox_spec(command: list, cwd: str, private: str, *, memory: int, cpu_seco
     for k, v in base_env.items():
         args += ["--setenv", k, str(v)]
     return {"bwrap": args, "inject": inject, "command": list(command),
-            # NPROC counts all processes of the user and does not bind root: it stops fork bombs
-            # of an unprivileged grader only
+            # the launcher joins the cgroup (which counts the kernel's processes and threads, root's
+            # too) before it starts bwrap; NPROC counts all processes of an ordinary user and does
+            # not bind root
+            "cgroup": str(cgroup) if cgroup else None,
             "limits": {"AS": memory, "CPU": cpu_seconds, "FSIZE": file_size, "NOFILE": 1024, "CORE": 0,
                        "NPROC": 4096}}
 
@@ -199,11 +259,14 @@ class SandboxKernelManager(AsyncKernelManager):
     file_size_limit = Integer(64 * 2**20, help="largest file the kernel may write, bytes").tag(config=True)
     tmp_size = Integer(512 * 2**20, help="size of the sandbox's /tmp, bytes").tag(config=True)
     work_size = Integer(256 * 2**20, help="size of the writable working folder, bytes").tag(config=True)
+    process_limit = Integer(512, help="processes and threads the kernel may have at once (a pids cgroup "
+                                      "where one can be made, as root)").tag(config=True)
     extra_ro_paths = List(Unicode(), help="more host paths shown read-only inside").tag(config=True)
     enabled = Bool(True, help="start kernels in the sandbox (else: plain kernels)").tag(config=True)
 
     _private = None
     _cwd = None
+    _cgroup = None
 
     def _sandboxed(self) -> bool:
         return self.enabled and not sandbox_disabled()
@@ -227,9 +290,11 @@ class SandboxKernelManager(AsyncKernelManager):
             return cmd
         if any("ipykernel" in part for part in cmd):  # no parent process in sight: skip the banner
             cmd = [*cmd, "--quiet"]
+        remove_cgroup(self._cgroup)  # a restart: the old kernel is gone
+        self._cgroup = process_cgroup(f"{Path(self._private).name}-{os.urandom(4).hex()}", self.process_limit)
         spec = sandbox_spec(cmd, self._cwd, self._private, memory=self.memory_limit, cpu_seconds=self.cpu_limit,
                             file_size=self.file_size_limit, tmp_size=self.tmp_size, work_size=self.work_size,
-                            extra_ro=self.extra_ro_paths)
+                            extra_ro=self.extra_ro_paths, cgroup=self._cgroup)
         fd, spec_path = tempfile.mkstemp(prefix="grader-spec-", suffix=".json")
         with os.fdopen(fd, "w") as fh:
             json.dump(spec, fh)
@@ -246,6 +311,9 @@ class SandboxKernelManager(AsyncKernelManager):
 
     async def _async_cleanup_resources(self, restart: bool = False) -> None:
         await super()._async_cleanup_resources(restart=restart)
+        if not restart:
+            remove_cgroup(self._cgroup)
+            self._cgroup = None
         if self._private and not restart:
             shutil.rmtree(self._private, ignore_errors=True)
             self._private = None

@@ -305,9 +305,14 @@ def tampered(nbk: Notebook, *tampers: str):
     return nb
 
 
-def snooping(nbk: Notebook, course_root: Path):
-    """Blank answers, plus a cell that looks for the instructor's files and the network, runs any
-    solution it finds, and prints FOUND for each success (the sandbox must leave it nothing)."""
+SNOOP_MARK = "SNOOPED.txt"  # what the snooping submission writes wherever it can
+
+
+def snooping(nbk: Notebook, course_root: Path, listener: tuple | None = None):
+    """Blank answers, plus a cell that looks for the instructor's files and the network (and the
+    ``listener``, (host, port) of a service the test runs on the host's loopback), runs any solution
+    it finds, and prints FOUND for each success (the sandbox must leave it nothing)."""
+    targets = [("1.1.1.1", 80), ("127.0.0.1", 22), ("127.0.0.1", 8888), *([tuple(listener)] if listener else [])]
     code = f'''
 import os, glob, json, socket
 FOUND = []
@@ -338,7 +343,23 @@ for root in roots:
                             exec(src, globals())
                         except Exception:
                             pass
-for target in [("1.1.1.1", 80), ("127.0.0.1", 22), ("127.0.0.1", 8888)]:
+# the other students' notebooks, feedback and grades, and the files of the grading processes beside
+# this one: open each for writing (its content left alone) and leave a mark beside it
+own = os.getcwd()
+for root in roots[:2]:
+    for pattern in ("submitted/*/*/*.ipynb", "autograded/*/*/*.ipynb", "feedback/*/*/*.html", "gradebook.db",
+                    ".autograde-*/*/*/*/*.ipynb", ".autograde-*/*/result.json", ".autograde-*/*/course/gradebook.db"):
+        for path in glob.glob(os.path.join(root, pattern))[:50]:
+            if os.path.dirname(path) == own:
+                continue
+            try:
+                open(path, "r+b").close()
+                with open(os.path.join(os.path.dirname(path), {SNOOP_MARK!r}), "w") as fh:
+                    fh.write("changed by another student")
+                FOUND.append("could change " + path)
+            except OSError:
+                pass
+for target in {targets!r}:
     try:
         socket.create_connection(target, timeout=2).close()
         FOUND.append("network %s:%d" % target)
@@ -378,10 +399,51 @@ CHAOS = {
     "outlives": (f"import subprocess\nsubprocess.Popen(['sleep', '{OUTLIVE_MARK}'], start_new_session=True)\n"
                  f"subprocess.Popen(['sh', '-c', 'nohup sleep {OUTLIVE_MARK} >/dev/null 2>&1 &'])"),
     "infinite_loop": "while True:\n    pass",
+    # the limits, made to fire at the values nbgrader_config.py sets (each stops short of harming
+    # the machine should its limit be missing: 8 GiB, 2,000 processes, 1 GiB of files)
+    "touches_memory": (
+        "def touch(chunks):\n"
+        "    try:\n"
+        "        while len(chunks) < 32:  # 8 GiB, every page written\n"
+        "            chunks.append(b'\\x01' * (256 << 20))\n"
+        "    except MemoryError:\n"
+        "        print('memory error')\n"
+        "    return len(chunks) / 4\n"
+        "print('touched', touch([]), 'GiB')"),
+    "fork_bomb": (
+        "import os, time\n"
+        "forks = 0\n"
+        "try:\n"
+        "    while forks < 2000:\n"
+        "        if os.fork() == 0:\n"
+        "            time.sleep(1)\n"
+        "            os._exit(0)\n"
+        "        forks += 1\n"
+        "except OSError:\n"
+        "    print('fork refused')\n"
+        "print('forked', forks)\n"
+        "for _ in range(forks):\n"
+        "    os.wait()"),
+    "fills_disk": (
+        "import os\n"
+        "def fill(folder, written=0):\n"
+        "    try:\n"
+        "        while written < 1024:\n"
+        "            with open(os.path.join(folder, f'fill-{written}'), 'wb') as fh:\n"
+        "                fh.write(b'\\x01' * (32 << 20))\n"
+        "            written += 32\n"
+        "    except OSError:\n"
+        "        print('disk full in', folder)\n"
+        "    return written\n"
+        "print('filled /tmp', fill('/tmp'), 'MiB')\n"
+        "print('filled work', fill('.'), 'MiB')"),
     # IPython's exit() lets the cell finish, then shuts the kernel down a moment later (when
     # exactly is a race), so it only goes where the grade does not depend on that moment
     "exit": "exit()",
 }
+
+
+LIMITS = ("touches_memory", "fork_bomb", "fills_disk")  # in one case only: two at once would touch 12 GiB
 
 
 def chaos(nb, nbk: Notebook, which=CHAOS):
@@ -446,8 +508,9 @@ class Case:
 
 
 
-def catalogue(nbk: Notebook, course_root: Path = COURSE) -> list:
-    """Every submission the pipeline is tested with, for one notebook, with the points each must get."""
+def catalogue(nbk: Notebook, course_root: Path = COURSE, listener: tuple | None = None) -> list:
+    """Every submission the pipeline is tested with, for one notebook, with the points each must get
+    (``listener``: a service on the host's loopback that the snooping submission tries to reach)."""
     parts, full = nbk.parts, nbk.autograded_points
     last = parts[-1]
     even = {i for i in range(len(parts)) if i % 2 == 0}
@@ -472,14 +535,14 @@ def catalogue(nbk: Notebook, course_root: Path = COURSE) -> list:
              note="answers equal to everything, numpy/math comparisons, builtins and labkit.checks replaced"),
         Case("hijacks_ipython", tampered(nbk, "hijacks_ipython"), 0.0,
              note="answers equal to everything; later cells rewritten to `pass`, errors and tracebacks swallowed"),
-        Case("snoops", snooping(nbk, course_root), 0.0,
+        Case("snoops", snooping(nbk, course_root, listener), 0.0,
              note="reads instructor files, runs any solution found, tries the network"),
-        Case("chaos_blank", chaos(nbk.student(), nbk, [k for k in CHAOS if k != "infinite_loop"]), 0.0,
-             note="blank answers after cells that raise, call sys.exit(), allocate 8 GiB, print 30 MB and "
-                  "200,000 lines, start processes meant to outlive grading, and call exit()"),
+        Case("chaos_blank", chaos(nbk.student(), nbk, [k for k in CHAOS if k not in LIMITS + ("infinite_loop",)]),
+             0.0, note="blank answers after cells that raise, call sys.exit(), allocate 8 GiB, print 30 MB and "
+                       "200,000 lines, start processes meant to outlive grading, and call exit()"),
         Case("chaos_solution", chaos(nbk.solution(), nbk, [k for k in CHAOS if k != "exit"]), full,
-             note="the same cells (but exit()) and an infinite loop, then correct answers: grading goes on "
-                  "and gives full marks"),
+             note="the same cells (but exit()), an infinite loop, and cells that run into the memory, process "
+                  "and disk limits, then correct answers: grading goes on and gives full marks"),
         Case("exits_process", prepend(nbk.solution(), last.answer, "import os\nos._exit(3)"), full - last.points,
              note="the last answer kills the kernel with os._exit; earlier parts keep their points"),
         Case("swallows_interrupt", prepend(nbk.solution(), last.answer, """

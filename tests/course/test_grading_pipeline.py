@@ -18,6 +18,7 @@ import csv
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -49,6 +50,7 @@ RERUN = "s*"  # graded a second time: solution and stale (no other core case sta
 
 pytestmark = [pytest.mark.slow, pytest.mark.sandbox, pytest.mark.skipif(not ASSIGNMENTS, reason="no assignments in course/source")]
 _generate_lock = threading.Lock()
+LISTENER = None  # (host, port) of a service on the host's loopback while the classes are graded (`graded`)
 
 # A literal hard-coded answer for the warm-up (the generic `forges_records` case covers every
 # assignment): right on the visible tests' inputs only, so it passes them and fails the hidden ones.
@@ -125,7 +127,7 @@ def _class(assignment: str, kind: str, base: Path, cache: Path) -> tuple:
     expected, notes = {}, {}
     core = kind != "machinery"
     for nbk in nbks:
-        for case in [*subs.catalogue(nbk, course.root), *_extra_cases(assignment, nbk)]:
+        for case in [*subs.catalogue(nbk, course.root, LISTENER), *_extra_cases(assignment, nbk)]:
             if case.every != core:
                 continue
             subs.write_submission(course.root, assignment, case.name, nbk.name, case.content)
@@ -292,10 +294,15 @@ def graded(request, tmp_path_factory):
                 jobs += [(a, "parallel"), (a, "shards"), (a, "killed")]
     base = tmp_path_factory.mktemp("grading")
     cache = tmp_path_factory.mktemp("grading-cache")
-    pool = ThreadPoolExecutor(max_workers=2)
-    futures = {job: pool.submit(_killed if job[1] == "killed" else _grade, *job, base, cache) for job in jobs}
-    yield futures
-    pool.shutdown(wait=True, cancel_futures=True)
+    global LISTENER
+    with socket.socket() as listener:  # what snooping code outside a sandbox would reach
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(64)
+        LISTENER = listener.getsockname()
+        pool = ThreadPoolExecutor(max_workers=2)
+        futures = {job: pool.submit(_killed if job[1] == "killed" else _grade, *job, base, cache) for job in jobs}
+        yield futures
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _runs(graded, assignment) -> list:
@@ -360,6 +367,38 @@ def test_snooping_submission_finds_nothing_of_the_instructor(graded):
         text = _outputs(g, "snoops", nbk.name)
         assert "snooping done: 0 found" in text, text[-3000:]
         assert "FOUND" not in text
+    # the positive control: the same snooping cell in a plain kernel, from a folder of the course,
+    # finds the instructor's files and reaches the loopback service (which is still listening)
+    from jupyter_client.manager import AsyncKernelManager
+
+    from grader import probe
+
+    nb = nbformat.read(g.course.root / "submitted" / "snoops" / g.assignment / g.notebooks[0].name, as_version=4)
+    snoop = next(c.source for c in nb.cells if c.cell_type == "code" and "FOUND = []" in c.source)
+    assert "exec(src, globals())" in snoop and not list(g.course.root.rglob(subs.SNOOP_MARK))
+    looks_only = snoop.replace("exec(src, globals())", "pass")  # running every solution found takes minutes
+    try:
+        # from the student's folder, as autograde runs it (the cell searches the folders above it)
+        where = g.course.root / "submitted" / "snoops" / g.assignment
+        cells, _ = probe.run_cells([looks_only], where, AsyncKernelManager, timeout=300)
+        found = "".join(o.get("text", "") for c in cells for o in c.get("outputs", []))
+        assert f"FOUND network {LISTENER[0]}:{LISTENER[1]}" in found, found[-3000:]
+        assert f"FOUND {g.course.root / 'source'}" in found and "gradebook" in found, found[-3000:]
+        assert "FOUND could change" in found and list(g.course.root.rglob(subs.SNOOP_MARK)), found[-3000:]
+    finally:
+        for mark in g.course.root.rglob(subs.SNOOP_MARK):  # the control's marks: other tests read this course
+            mark.unlink()
+
+
+def test_a_submission_graded_beside_others_changes_nothing_of_theirs(graded):
+    """snoops is graded in parallel with the others (--jobs 2) and tries to open every other
+    student's notebooks, feedback and grades, and the other grading process's files, for writing,
+    and to leave a mark beside them: nothing of it lands anywhere, and every grade is what it was
+    earned."""
+    g = _run(graded, FIRST, "machinery")
+    assert not list(g.course.root.rglob(subs.SNOOP_MARK))
+    wrong = {s: (g.grades.get(s), p) for s, p in g.expected.items() if g.grades.get(s) != pytest.approx(p)}
+    assert not wrong, f"(given, earned): {wrong}"
 
 
 def test_misbehaving_processes_do_not_outlive_grading(graded):
@@ -384,6 +423,36 @@ def test_floods_are_cut_and_unreadable_files_are_kept(graded):
         assert "the grader cut this cell's output" in _outputs(g, "chaos_solution", nbk.name)
         kept = g.course.root / "submitted" / "invalid_json" / g.assignment / f"{nbk.name}.unreadable"
         assert kept.read_bytes().startswith(b'{"cells": [ this is not json')
+
+
+def _configured(name: str) -> int:
+    """A SandboxKernelManager setting of the course's nbgrader_config.py, evaluated as it is written."""
+    line = next(l for l in (ROOT / "course" / "nbgrader_config.py").read_text().splitlines()
+                if l.startswith(f"c.SandboxKernelManager.{name} ="))
+    return int(eval(line.split("=", 1)[1].split("#")[0]))
+
+
+def test_the_limits_fire_at_their_configured_values_and_grading_goes_on(graded):
+    """chaos_solution touches memory, forks and fills its disks until each limit stops it, then
+    answers correctly: each limit stops it at the configured value, and it still earns full marks
+    (test_every_submission_gets_exactly_what_it_earned), as do the others graded beside it."""
+    from grader.sandbox import process_cgroup, remove_cgroup
+
+    group = process_cgroup("check", 1)
+    remove_cgroup(group)
+    # an ordinary user without a pids cgroup is bound by RLIMIT_NPROC (all their processes): the
+    # bomb's 2,000 forks stay under it; root is bound by nothing else, so it must have the cgroup
+    processes_limited_per_kernel = group is not None
+    assert group is not None or os.geteuid() != 0, "grading as root needs a pids cgroup (/sys/fs/cgroup writable)"
+    g = _run(graded, FIRST, "machinery")
+    for nbk in g.notebooks:
+        text = _outputs(g, "chaos_solution", nbk.name)
+        number = lambda label, text=text: float(re.search(rf"{label} ([\d.]+)", text).group(1))  # noqa: E731
+        assert "memory error" in text and number("touched") < _configured("memory_limit") / 2**30, text[-3000:]
+        if processes_limited_per_kernel:
+            assert "fork refused" in text and number("forked") < _configured("process_limit"), text[-3000:]
+        assert "disk full in /tmp" in text and number("filled /tmp") <= _configured("tmp_size") / 2**20
+        assert "disk full in ." in text and number("filled work") <= _configured("work_size") / 2**20
 
 
 def test_grading_twice_gives_the_same_grades_and_nothing_stale(graded):
