@@ -33,15 +33,15 @@ lab: $(STAMP)
 
 # bubblewrap (grading sandbox) and Chromium (browser test): installed where this user can without a
 # password, else those tests are skipped with the command that enables them (tests/conftest.py)
-# The quick tests run one worker per core (pytest-xdist, one file per worker); the slow ones then
+# The quick tests run one worker per core (pytest-xdist, an idle worker takes tests from a busy one); the slow ones then
 # run in one process, since each of them already keeps both cores busy (two kernels, two jobs).
 test: $(STAMP)
 	@tools/system-deps.sh
-	@status=0; $(BIN)/python -m pytest -m "not slow" -n auto --dist loadfile || status=$$?; \
+	@status=0; $(BIN)/python -m pytest -m "not slow" -n auto --dist worksteal || status=$$?; \
 	$(BIN)/python -m pytest -m slow || status=$$?; exit $$status
 
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -m "not slow" -n auto --dist loadfile
+	$(BIN)/python -m pytest -m "not slow" -n auto --dist worksteal
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
