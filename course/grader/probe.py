@@ -88,15 +88,13 @@ def process_limit(kernel_manager_class) -> str:
     """How the kernels' processes are limited: a pids cgroup, RLIMIT_NPROC, or not at all."""
     import os
 
-    from .sandbox import SandboxKernelManager, process_cgroup, remove_cgroup
+    from .sandbox import CGROUP_PARENT, SandboxKernelManager, processes_limited_per_kernel
 
     if not issubclass(kernel_manager_class, SandboxKernelManager):
         return "not limited (no sandbox)"
-    limit = kernel_manager_class().process_limit
-    group = process_cgroup(f"probe-{os.getpid()}", limit)
-    remove_cgroup(group)
-    if group is not None:
-        return f"at most {limit} processes and threads per kernel (pids cgroup under {group.parent})"
+    if processes_limited_per_kernel():
+        limit = kernel_manager_class().process_limit
+        return f"at most {limit} processes and threads per kernel (a pids cgroup under {CGROUP_PARENT}/)"
     if os.geteuid() != 0:
         return "RLIMIT_NPROC: all of this user's processes together"
     return "NOT LIMITED: grading runs as root and no pids cgroup can be made here"

@@ -162,6 +162,13 @@ def process_cgroup(name: str, limit: int, roots=CGROUP_ROOTS) -> Path | None:
     return None
 
 
+def processes_limited_per_kernel() -> bool:
+    """Whether this user can give each kernel a pids cgroup (root must: nothing else binds it)."""
+    group = process_cgroup(f"check-{os.getpid()}-{os.urandom(4).hex()}", 1)
+    remove_cgroup(group)
+    return group is not None
+
+
 def remove_cgroup(group: Path | None, wait: float = 5.0) -> None:
     """Remove a kernel's cgroup once its processes are gone (they die with the sandbox)."""
     import time
@@ -177,7 +184,7 @@ def remove_cgroup(group: Path | None, wait: float = 5.0) -> None:
             return
         except OSError:
             if time.monotonic() > deadline:
-                return  # still busy: an empty cgroup costs nothing, and the next start uses a new name
+                return  # still busy: a cgroup left behind holds nothing once its processes end; the next kernel gets a new name
             time.sleep(0.05)
 
 
