@@ -51,7 +51,7 @@ def train_plain(model, X, y, steps, batch_size, lr, seed):
 
 
 def run_plain(build, pool, test, strategies, seeds, n_initial, batch, rounds, steps, batch_size, lr):
-    start = active.initial_pools(pool.y.numpy(), n_initial, seeds)
+    start = {s: active.initial_pool(pool.y.numpy(), n_initial, s) for s in seeds}
     acc = np.zeros((len(strategies), len(seeds), rounds + 1))
     for a_i, a in enumerate(strategies):
         for s_i, s in enumerate(seeds):

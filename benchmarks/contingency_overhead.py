@@ -52,8 +52,8 @@ def one_run(spec, train, test, classical, tracked: bool, device):
     if tracked:
         tracker = ct.ContingencyTracker(test, classical, dense_steps=spec["dense_epochs"] * steps_per_epoch,
                                         n_sparse=20)
-        _, _, run = ct.track(spec["build"], train, tracker, seeds=SEEDS, epochs=spec["epochs"],
-                             batch_size=BATCH, lr=3e-3, device=device)
+        run = ct.track(spec["build"], train, tracker, seeds=SEEDS, epochs=spec["epochs"],
+                       batch_size=BATCH, lr=3e-3, device=device)
         recorded = len(run.steps)
     else:
         lk.fit_many(spec["build"], train, seeds=SEEDS, epochs=spec["epochs"], batch_size=BATCH, lr=3e-3,

@@ -8,7 +8,8 @@
 
 Shared layers: ``runtime``, ``validation``, ``data``, ``models``, ``training`` (one loop),
 ``probes``, ``viz`` (also reachable as ``lk.plots``), ``claims`` (``lk.claim``: a lecture's sentence
-checked where it is read), ``checks`` (exercise checks). One package per
+checked where it is read), ``results`` (``lk.results.Result``: what every experiment returns, with
+``.table()``), ``checks`` (exercise checks). One package per
 lecture: ``shortcuts`` (L1), ``difficulty`` (L2), ``contingency`` (L3), ``active``, ``semisup`` and
 ``pu`` (L4), ``calibration`` (L5), ``capacity`` (L6), ``sparsity`` (L7). Lecture packages import the
 shared layers; no shared layer imports a lecture package.
@@ -40,7 +41,7 @@ __version__ = "0.2.0"
 # lecture test are then named after the lecture's topic (lectures/L4_few_labels.ipynb).
 LECTURES = {"shortcuts": "L1", "difficulty": "L2", "contingency": "L3", "active": "L4", "semisup": "L4", "pu": "L4",
             "calibration": "L5", "capacity": "L6", "sparsity": "L7", "randconv": "L7"}
-_LAZY = ("checks", "probes", "viz", *LECTURES)
+_LAZY = ("checks", "probes", "results", "viz", *LECTURES)
 _ALIASES = {"plots": "viz"}
 
 

@@ -20,7 +20,7 @@ step through the rounds on two moons::
 """
 from .curves import area_under_curve, batch_classes, batch_spread, labels_to_reach
 from .plots import plot_learning_curves
-from .rounds import ActiveRun, embed, initial_pools, run_active
+from .rounds import ActiveRun, embed, initial_pool, run_active
 from .strategies import (
     STRATEGIES,
     check_probs,
@@ -38,6 +38,6 @@ from .widget import ActiveView, MoonsRounds, active_view, active_widget, moons_r
 
 __all__ = ["STRATEGIES", "ActiveRun", "MoonsRounds", "ActiveView", "active_widget", "area_under_curve",
            "batch_classes", "batch_spread", "check_probs", "embed", "entropy", "expected_gradient_length",
-           "information_density", "initial_pools", "kcenter_greedy", "labels_to_reach", "least_confidence",
+           "information_density", "initial_pool", "kcenter_greedy", "labels_to_reach", "least_confidence",
            "margin", "moons_rounds", "active_view", "plot_learning_curves", "render_active", "run_active",
            "select", "strategy_scores", "top_b"]

@@ -8,32 +8,36 @@ from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 import numpy as np
+import pandas as pd
 import torch
 
 from ..data.core import Data
+from ..results import Result
 from ..training.fit import fit_subsets
 from ..validation import check_option, check_positive_int
 from .strategies import STRATEGIES, select
 
 
 @dataclass
-class ActiveRun:
+class ActiveRun(Result):
     """The outcome of :func:`run_active`.
 
     Attributes
     ----------
-    strategies, seeds : what was run
+    strategies : list of str, the strategies run
+    seeds : list of int, the seeds run
     labels : int array [R + 1], labelled examples when each accuracy was measured
     accuracy : array [n_strategies, n_seeds, R + 1], test accuracy after each round's retraining
     pools : dict (strategy, seed) -> list of index arrays, the initial set then each round's queries
-    seconds : wall time of the whole run; ``train_seconds`` of the training alone
+    seconds : float, wall time of the whole run
+    train_seconds : float, the part of it spent training
     """
 
-    strategies: list
-    seeds: list
+    strategies: list[str]
+    seeds: list[int]
     labels: np.ndarray
     accuracy: np.ndarray
-    pools: dict = field(default_factory=dict)
+    pools: dict[tuple[str, int], list[np.ndarray]] = field(default_factory=dict)
     seconds: float = 0.0
     train_seconds: float = 0.0
 
@@ -41,23 +45,33 @@ class ActiveRun:
         """Accuracy averaged over seeds, [R + 1]."""
         return self.accuracy[self.strategies.index(strategy)].mean(0)
 
+    def table(self) -> pd.DataFrame:
+        """One row per strategy, seed and round: columns ``strategy``, ``seed``, ``round``,
+        ``labels`` (labelled examples at that round) and ``accuracy`` (test accuracy)."""
+        rows = [{"strategy": a, "seed": s, "round": r, "labels": int(n), "accuracy": float(self.accuracy[i, j, r])}
+                for i, a in enumerate(self.strategies) for j, s in enumerate(self.seeds)
+                for r, n in enumerate(self.labels)]
+        return pd.DataFrame(rows, columns=["strategy", "seed", "round", "labels", "accuracy"])
 
-def initial_pools(y, n_initial: int, seeds: Sequence[int], per_class: bool = False) -> dict:
-    """One random initial labelled set per seed (``per_class``: the same number of each class)."""
+
+def initial_pool(y, n_initial: int, seed: int, per_class: bool = False) -> np.ndarray:
+    """The random initial labelled set of one seed: pool indices [n_initial] (``per_class``: the
+    same number of each class, ``n_initial // n_classes`` of each and at least one).
+
+    Returns
+    -------
+    int array of pool indices, without repeats
+    """
     y = np.asarray(y)
     n_initial = check_positive_int(n_initial, "n_initial")
     if n_initial > len(y):
         raise ValueError(f"n_initial={n_initial} is larger than the pool ({len(y)} examples)")
-    out = {}
-    for s in seeds:
-        rng = np.random.default_rng(int(s))
-        if per_class:
-            classes = np.unique(y)
-            k = max(1, n_initial // len(classes))
-            out[s] = np.concatenate([rng.choice(np.flatnonzero(y == c), k, replace=False) for c in classes])
-        else:
-            out[s] = rng.choice(len(y), n_initial, replace=False)
-    return out
+    rng = np.random.default_rng(int(seed))
+    if per_class:
+        classes = np.unique(y)
+        k = max(1, n_initial // len(classes))
+        return np.concatenate([rng.choice(np.flatnonzero(y == c), k, replace=False) for c in classes])
+    return rng.choice(len(y), n_initial, replace=False)
 
 
 def embed(ensemble, X) -> tuple[torch.Tensor, torch.Tensor]:
@@ -96,7 +110,9 @@ def run_active(build: Callable, pool: Data, test: Data, *, strategies: Sequence[
 
     Returns
     -------
-    :class:`ActiveRun` with accuracies [strategies, seeds, rounds + 1]
+    :class:`ActiveRun`: ``accuracy`` [strategies, seeds, rounds + 1], ``labels`` [rounds + 1] and
+    every model's ``pools``; its ``table()`` has one row per strategy, seed and round (columns
+    strategy, seed, round, labels, accuracy)
     """
     if not isinstance(pool, Data) or not isinstance(test, Data):
         raise TypeError("pool and test must be labkit Data")
@@ -106,7 +122,8 @@ def run_active(build: Callable, pool: Data, test: Data, *, strategies: Sequence[
     seeds = [int(s) for s in seeds]
     rounds = check_positive_int(rounds, "rounds", 0)
     batch = check_positive_int(batch, "batch")
-    start = initial_pools(pool.y.cpu().numpy(), n_initial, seeds, per_class)
+    y_pool = pool.y.cpu().numpy()
+    start = {s: initial_pool(y_pool, n_initial, s, per_class) for s in seeds}
     n_first = len(next(iter(start.values())))
     if n_first + rounds * batch > len(pool):
         raise ValueError(f"{n_first} initial + {rounds} rounds × {batch} queries need {n_first + rounds * batch} "
@@ -137,4 +154,4 @@ def run_active(build: Callable, pool: Data, test: Data, *, strategies: Sequence[
     return ActiveRun(strategies, seeds, labels, acc, pools, time.perf_counter() - t0, train_time)
 
 
-__all__ = ["ActiveRun", "initial_pools", "embed", "run_active"]
+__all__ = ["ActiveRun", "initial_pool", "embed", "run_active"]

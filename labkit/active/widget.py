@@ -7,24 +7,39 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 import torch
 
 from ..data.core import Data
 from ..models import make_model
+from ..results import Result
 from ..validation import check_option, check_positive_int
-from .rounds import run_active
+from .rounds import ActiveRun, run_active
 from .strategies import STRATEGIES
 
 
 @dataclass
-class MoonsRounds:
-    """Every round of :func:`run_active` on two moons, for one seed: the pool, a grid with each
-    strategy's predicted p(lower moon) after each round [R + 1, G, G], and the accuracies."""
+class MoonsRounds(Result):
+    """Every round of :func:`run_active` on two moons, for one seed.
+
+    Attributes
+    ----------
+    pool : Data, the two-moons pool the strategies query from
+    grid : (gx, gy), the plane's grid coordinates, each [G, G]
+    grid_probs : dict strategy -> array [R + 1, G, G], the predicted p(lower moon) on the grid
+        after each round
+    run : :class:`ActiveRun`, the accuracies and every strategy's queries
+    """
 
     pool: Data
-    grid: tuple
-    grid_probs: dict
-    run: object
+    grid: tuple[np.ndarray, np.ndarray]
+    grid_probs: dict[str, np.ndarray]
+    run: ActiveRun
+
+    def table(self) -> pd.DataFrame:
+        """The run's test accuracies: one row per strategy and round (columns strategy, seed,
+        round, labels, accuracy), as :meth:`ActiveRun.table`."""
+        return self.run.table()
 
 
 @dataclass
@@ -42,7 +57,13 @@ class ActiveView:
 def moons_rounds(strategies=STRATEGIES, seed: int = 0, n: int = 400, n_test: int = 1000, n_initial: int = 6,
                  batch: int = 4, rounds: int = 8, steps: int = 150, grid: int = 60) -> MoonsRounds:
     """Run each strategy on a two-moons pool of ``n`` points (noise 0.2) from ``n_initial``
-    labels, ``batch`` queries per round, an MLP retrained each round (all strategies at once)."""
+    labels, ``batch`` queries per round, an MLP retrained each round (all strategies at once).
+
+    Returns
+    -------
+    :class:`MoonsRounds`: the pool, each strategy's boundary on a ``grid`` × ``grid`` grid after
+    every round, and the :class:`ActiveRun`; ``table()`` gives the accuracy per strategy and round
+    """
     from ..data.embedded import make_moons
 
     grid = check_positive_int(grid, "grid", 10)

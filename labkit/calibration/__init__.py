@@ -7,7 +7,8 @@ is classified correctly. Measuring it, on probabilities ``probs`` [N, K] and lab
   1706.04599), or equal-mass bins (``strategy="quantile"``); :func:`reliability` gives the data of
   the reliability diagram and :func:`plot_reliability` draws it;
 * :func:`classwise_ece`, :func:`nll`, :func:`brier_score`, :func:`calibration_report`, and
-  :func:`report_per_seed` for the networks of several seeds at once.
+  :func:`report_per_seed` for the networks of several seeds at once (a :class:`CalibrationReports`,
+  one row per seed in its ``table()``).
 
 Fixing it:
 
@@ -19,19 +20,21 @@ Fixing it:
   fitted model, wrapped in ``FrozenEstimator``; :func:`top_label_display` — ``CalibrationDisplay``
   for the top label.
 
-ECE as an estimate (:func:`calibrated_sample`, :func:`ece_of_calibrated`), the chess example
-(:func:`chess_positions`, :func:`chess_models`) and the temperature widget
+ECE as an estimate (:func:`calibrated_sample`, a :class:`CalibratedSample`; :func:`ece_of_calibrated`,
+a :class:`CalibratedECE`), the chess example (:func:`chess_positions`, a :class:`ChessPositions`;
+:func:`chess_models`) and the temperature widget
 (:func:`temperature_view`, :func:`temperature_widget`) complete the lecture. Typical use::
 
     >>> from labkit import calibration as cal
     >>> ts = cal.TemperatureScaling().fit(lk.predict_logits(model, val.X), val.y)
     >>> cal.ece(ts.predict_proba(lk.predict_logits(model, test.X)), test.y)
 """
-from .chess import OUTCOMES, chess_models, chess_positions, expected_score
+from .chess import OUTCOMES, ChessPositions, chess_models, chess_positions, expected_score
 from .classical import calibrate_classical, frozen, top_label_display
-from .estimate import calibrated_sample, ece_floor, ece_of_calibrated
+from .estimate import CalibratedECE, CalibratedSample, calibrated_sample, ece_floor, ece_of_calibrated
 from .losses import FocalLoss, flsd53, focal_loss
 from .metrics import (
+    CalibrationReports,
     Reliability,
     assign_bins,
     bin_edges,
@@ -48,7 +51,8 @@ from .plots import plot_reliability
 from .temperature import TemperatureScaling, check_logits, scaled_proba
 from .widget import TemperatureView, render_temperature, temperature_view, temperature_widget
 
-__all__ = ["OUTCOMES", "FocalLoss", "Reliability", "TemperatureScaling", "TemperatureView", "assign_bins",
+__all__ = ["OUTCOMES", "CalibratedECE", "CalibratedSample", "CalibrationReports", "ChessPositions", "FocalLoss",
+           "Reliability", "TemperatureScaling", "TemperatureView", "assign_bins",
            "bin_edges", "brier_score", "calibrate_classical", "calibrated_sample", "calibration_report",
            "check_logits", "check_probs", "chess_models", "chess_positions", "classwise_ece", "ece", "ece_floor",
            "ece_of_calibrated", "expected_score", "flsd53", "focal_loss", "frozen", "nll", "plot_reliability",

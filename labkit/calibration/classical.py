@@ -9,15 +9,21 @@ one class against the rest and the results renormalised. The fitted model itself
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
+from sklearn.base import BaseEstimator
 from sklearn.calibration import CalibratedClassifierCV
 
 from ..validation import check_features, check_labels, check_option
 
+if TYPE_CHECKING:
+    from sklearn.calibration import CalibrationDisplay
+
 METHODS = ("sigmoid", "isotonic")
 
 
-def frozen(model):
+def frozen(model) -> tuple[BaseEstimator, str | None]:
     """``FrozenEstimator(model)`` and the ``cv`` argument to go with it (``None``), or, where
     scikit-learn has no FrozenEstimator (before 1.6), the model itself and ``cv="prefit"``."""
     try:
@@ -50,7 +56,8 @@ def calibrate_classical(model, X_cal, y_cal, method: str = "sigmoid") -> Calibra
     return CalibratedClassifierCV(estimator, method=method, **kwargs).fit(X, y)
 
 
-def top_label_display(probs, y, n_bins: int = 15, name: str | None = None, ax=None, strategy: str = "uniform"):
+def top_label_display(probs, y, n_bins: int = 15, name: str | None = None, ax=None,
+                      strategy: str = "uniform") -> CalibrationDisplay:
     """scikit-learn's ``CalibrationDisplay`` (binary only) for the top label of a multi-class model:
     is the predicted class right (1) or wrong (0), against its confidence."""
     from sklearn.calibration import CalibrationDisplay

@@ -13,8 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 import torch
 
+from ..results import Rows
 from ..validation import as_tensor, check_labels, check_option, check_positive_int
 
 STRATEGIES = ("uniform", "quantile")
@@ -137,21 +139,32 @@ def brier_score(probs, y) -> float:
     return float(np.mean(np.sum((p - onehot) ** 2, axis=1)))
 
 
-def calibration_report(probs, y, n_bins: int = 15) -> dict:
-    """Accuracy, ECE, classwise ECE, NLL and Brier score of one set of predictions, as a dict."""
+@dataclass
+class CalibrationReports(Rows):
+    """The outcome of :func:`report_per_seed`: ``rows``, a DataFrame indexed by ``seed`` (one row
+    per seed's predictions) with columns ``accuracy``, ``confidence`` (the mean top-label
+    probability), ``ece`` (equal-width bins), ``ece_equal_mass``, ``classwise_ece``, ``nll`` and
+    ``brier``; ``table()`` returns a copy of it."""
+
+
+def calibration_report(probs, y, n_bins: int = 15) -> dict[str, float]:
+    """Accuracy, ECE, classwise ECE, NLL and Brier score of one set of predictions: a dict with
+    keys ``accuracy``, ``ece``, ``classwise_ece``, ``nll`` and ``brier``."""
     p, y = _inputs(probs, y)
     return {"accuracy": float(np.mean(p.argmax(1) == y)), "ece": ece(p, y, n_bins),
             "classwise_ece": classwise_ece(p, y, n_bins), "nll": nll(p, y), "brier": brier_score(p, y)}
 
 
-def report_per_seed(probs, y, seeds, n_bins: int = 15):
+def report_per_seed(probs, y, seeds, n_bins: int = 15) -> CalibrationReports:
     """:func:`calibration_report` of each seed's predictions, with their mean confidence and the
     equal-mass ECE beside the equal-width one (L5 §1–3, where every network is trained on several
     seeds). ``probs`` [S, N, K]: one set of probabilities per seed; ``y`` [N]; ``seeds``: S seeds.
-    Returns a DataFrame indexed by seed with columns accuracy, confidence, ece, ece_equal_mass,
-    classwise_ece, nll and brier."""
-    import pandas as pd
 
+    Returns
+    -------
+    :class:`CalibrationReports`: its ``table()`` is indexed by seed with columns accuracy,
+    confidence, ece, ece_equal_mass, classwise_ece, nll and brier
+    """
     stack = probs.detach().cpu().numpy() if hasattr(probs, "detach") else np.asarray(probs)
     seeds = [int(s) for s in seeds]
     if stack.ndim != 3 or len(stack) != len(seeds):
@@ -163,4 +176,4 @@ def report_per_seed(probs, y, seeds, n_bins: int = 15):
         rows.append({**calibration_report(p, labels, n_bins), "confidence": float(p.max(1).mean()),
                      "ece_equal_mass": ece(p, labels, n_bins, "quantile")})
     cols = ["accuracy", "confidence", "ece", "ece_equal_mass", "classwise_ece", "nll", "brier"]
-    return pd.DataFrame(rows, index=pd.Index(seeds, name="seed"))[cols]
+    return CalibrationReports(pd.DataFrame(rows, index=pd.Index(seeds, name="seed"))[cols])

@@ -13,9 +13,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+import pandas as pd
 import torch
 
 from ..data.core import Data
+from ..results import Result
 from ..validation import check_features, check_fraction, check_positive_int
 
 __all__ = ["random_relu_features", "min_norm_fit", "ridge_fit", "predict_linear", "RFCurve",
@@ -75,9 +77,31 @@ def predict_linear(F, beta: torch.Tensor) -> torch.Tensor:
 
 
 @dataclass
-class RFCurve:
-    """A sweep of random-feature fits: ``sizes`` (N, or n for the sample-wise sweep) and, per seed
-    [seeds, len(sizes)], ``test_error``, ``train_error`` (classification errors) and ``test_mse``."""
+class RFCurve(Result):
+    """A sweep of random-feature fits, returned by :func:`feature_sweep` and :func:`sample_sweep`.
+
+    Attributes
+    ----------
+    sizes : ndarray [len(sizes)]
+        What was swept: the number of features N (:func:`feature_sweep`) or of training examples n
+        (:func:`sample_sweep`).
+    test_error, train_error : ndarray [len(seeds), len(sizes)]
+        Classification errors on the clean test labels and on the training labels (noisy ones
+        included).
+    test_mse : ndarray [len(seeds), len(sizes)]
+        Test squared error of the one-hot fit.
+    n_train : int or ndarray
+        The number of training examples (the sizes, for a sample-wise sweep).
+    label_noise, ridge : float
+        The share of training labels moved to another class, and the ridge penalty.
+    seeds : list of int
+        One per row of the error arrays.
+    meta : dict
+        ``{"n_features": N}`` for a sample-wise sweep, else empty.
+
+    ``table()`` gives one row per seed and size, with columns ``seed``, ``n_features``,
+    ``n_train``, ``label_noise``, ``ridge``, ``train_error``, ``test_error`` and ``test_mse``.
+    """
 
     sizes: np.ndarray
     test_error: np.ndarray
@@ -86,6 +110,7 @@ class RFCurve:
     n_train: int | np.ndarray
     label_noise: float
     ridge: float
+    seeds: list[int]
     meta: dict = field(default_factory=dict)
 
     @property
@@ -96,6 +121,21 @@ class RFCurve:
     def mean_train_error(self) -> np.ndarray:
         return self.train_error.mean(0)
 
+    def table(self) -> pd.DataFrame:
+        """One row per seed and size (columns in the class docstring)."""
+        sizes = np.asarray(self.sizes)
+        samplewise = "n_features" in self.meta
+        rows = []
+        for i, seed in enumerate(self.seeds):
+            for j, size in enumerate(sizes):
+                rows.append({"seed": seed,
+                             "n_features": int(self.meta["n_features"]) if samplewise else int(size),
+                             "n_train": int(size) if samplewise else int(self.n_train),
+                             "label_noise": self.label_noise, "ridge": self.ridge,
+                             "train_error": self.train_error[i, j], "test_error": self.test_error[i, j],
+                             "test_mse": self.test_mse[i, j]})
+        return pd.DataFrame(rows)
+
 
 def _check_data(data, name: str) -> Data:
     if not isinstance(data, Data):
@@ -103,7 +143,7 @@ def _check_data(data, name: str) -> Data:
     return data
 
 
-def _standardise(X: torch.Tensor, Xt: torch.Tensor) -> tuple:
+def _standardise(X: torch.Tensor, Xt: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Centre and scale by the training statistics. A value constant on the training set (a digit's
     border pixel) is only centred: dividing by its near-zero spread would blow up the test inputs
     that differ there."""
@@ -143,6 +183,12 @@ def feature_sweep(train: Data, test: Data, n_features, n_train: int = 500, seeds
     their labels moved to another class, inputs standardised on them, one Gaussian W [D, max N] (the
     first N columns give the model of size N, so the models are nested), one-hot targets, the
     minimum-norm fit (``ridge = 0``) or ridge. The test set keeps its clean labels.
+
+    Returns
+    -------
+    RFCurve
+        ``sizes`` the numbers of features; ``test_error``, ``train_error`` and ``test_mse``
+        [len(seeds), len(n_features)]; ``table()`` one row per seed and N.
     """
     _check_data(train, "train")
     _check_data(test, "test")
@@ -163,13 +209,20 @@ def feature_sweep(train: Data, test: Data, n_features, n_train: int = 500, seeds
         for j, N in enumerate(sizes):
             F, Ft = random_relu_features(X, W[:, :N]), random_relu_features(Xt, W[:, :N])
             errs[:, i, j] = _errors(F, Ft, y, yt, Y, ridge, K)
-    return RFCurve(sizes, errs[1], errs[0], errs[2], n_train, label_noise, float(ridge))
+    return RFCurve(sizes, errs[1], errs[0], errs[2], n_train, label_noise, float(ridge), [int(s) for s in seeds])
 
 
 def sample_sweep(train: Data, test: Data, n_train, n_features: int = 500, seeds=(0, 1, 2),
                  label_noise: float = 0.0, ridge: float = 0.0) -> RFCurve:
     """Sample-wise double descent: the number of features fixed at ``n_features``, the number of
-    training examples ``n_train`` swept (each seed's smaller sets are prefixes of its larger ones)."""
+    training examples ``n_train`` swept (each seed's smaller sets are prefixes of its larger ones).
+
+    Returns
+    -------
+    RFCurve
+        ``sizes`` the numbers of training examples, ``meta = {"n_features": N}``; the errors
+        [len(seeds), len(n_train)]; ``table()`` one row per seed and n.
+    """
     _check_data(train, "train")
     _check_data(test, "test")
     sizes = _sizes(n_train, "n_train")
@@ -189,15 +242,23 @@ def sample_sweep(train: Data, test: Data, n_train, n_features: int = 500, seeds=
             y = y_all[:n]
             F, Ft = random_relu_features(X, W), random_relu_features(Xt, W)
             errs[:, i, j] = _errors(F, Ft, y, yt, torch.nn.functional.one_hot(y, K).double(), ridge, K)
-    return RFCurve(sizes, errs[1], errs[0], errs[2], sizes, label_noise, float(ridge), {"n_features": N})
+    return RFCurve(sizes, errs[1], errs[0], errs[2], sizes, label_noise, float(ridge), [int(s) for s in seeds],
+                   {"n_features": N})
 
 
-def peak_summary(curve: RFCurve, threshold: int | None = None, metric: str = "test_error") -> dict:
+def peak_summary(curve: RFCurve, threshold: int | None = None, metric: str = "test_error") -> dict[str, float]:
     """Where the mean curve peaks and how far it rises above both sides.
 
     ``threshold`` (default: the curve's ``n_train``, or its ``n_features`` for a sample-wise sweep)
     splits the sizes; ``left_min`` and ``right_min`` are the best values strictly below half and
     above twice the threshold; ``height`` = peak - max(left_min, right_min).
+
+    Returns
+    -------
+    dict[str, float]
+        ``peak_size`` (the size where the mean curve peaks, an int), ``peak`` (its value there),
+        ``left_min``, ``right_min``, ``height`` and ``at_threshold`` (the value at the size
+        nearest the threshold).
     """
     values = np.asarray(getattr(curve, metric)).mean(0)
     t = threshold or int(curve.meta.get("n_features", curve.n_train))

@@ -19,11 +19,13 @@ from dataclasses import dataclass
 from typing import Callable, Sequence
 
 import numpy as np
+import pandas as pd
 import torch
 from torch import nn
 from torch.func import functional_call
 
 from ..data.core import Data
+from ..results import Result
 from ..training.batches import EpochBatches
 from ..training.fit import build_members, fit_many, prepare_data, resolve_device
 from ..training.loop import train_members
@@ -86,7 +88,7 @@ class SubspaceNet(nn.Module):
         P = self.P if self._shared is None else self._shared[0]
         return self.theta0 + P @ self.theta_d
 
-    def parameter_dict(self) -> dict:
+    def parameter_dict(self) -> dict[str, torch.Tensor]:
         """The network's parameters, by name, built from :meth:`theta`."""
         flat, out, i = self.theta(), {}, 0
         for name, shape in zip(self.names, self.shapes):
@@ -108,12 +110,32 @@ class SubspaceNet(nn.Module):
 
 
 @dataclass
-class SubspaceSweep:
-    """Accuracy [len(seeds), len(dims)] of subspace training per d, next to the full network's
-    accuracy per seed; ``measured_on`` says whether the accuracies are on the training or test set."""
+class SubspaceSweep(Result):
+    """Subspace training at several d against the full network, returned by :func:`subspace_sweep`.
+
+    Attributes
+    ----------
+    dims : ndarray [len(dims)]
+        The subspace dimensions d, increasing.
+    seeds : list of int
+        One per row of ``accuracy``.
+    accuracy : ndarray [len(seeds), len(dims)]
+        Accuracy of subspace training per seed and d.
+    full_accuracy : ndarray [len(seeds)]
+        Accuracy of the full network per seed.
+    D : int
+        The network's number of parameters.
+    measured_on : str
+        ``"test"`` or ``"train"``: where the accuracies were measured.
+    seconds : float
+        Time of the whole sweep.
+
+    ``table()`` gives one row per seed and d, with columns ``seed``, ``d``, ``accuracy`` and
+    ``full_accuracy`` (that seed's full network).
+    """
 
     dims: np.ndarray
-    seeds: list
+    seeds: list[int]
     accuracy: np.ndarray
     full_accuracy: np.ndarray
     D: int
@@ -124,11 +146,18 @@ class SubspaceSweep:
     def mean_accuracy(self) -> np.ndarray:
         return self.accuracy.mean(0)
 
-    def d_int90(self, fraction: float = 0.9):
+    def d_int90(self, fraction: float = 0.9) -> int | None:
+        """:func:`d_int90` of the mean accuracy over the seeds against the full network's mean."""
         return d_int90(self.dims, self.mean_accuracy, float(self.full_accuracy.mean()), fraction)
 
+    def table(self) -> pd.DataFrame:
+        """One row per seed and d (columns in the class docstring)."""
+        return pd.DataFrame([{"seed": seed, "d": int(d), "accuracy": self.accuracy[i, j],
+                              "full_accuracy": self.full_accuracy[i]}
+                             for i, seed in enumerate(self.seeds) for j, d in enumerate(self.dims)])
 
-def d_int90(dims, accuracy, full_accuracy: float, fraction: float = 0.9):
+
+def d_int90(dims, accuracy, full_accuracy: float, fraction: float = 0.9) -> int | None:
     """The smallest d in ``dims`` whose ``accuracy`` reaches ``fraction`` x ``full_accuracy``;
     None when none does (the sweep must go higher)."""
     dims, accuracy = np.asarray(dims), np.asarray(accuracy, dtype=float)
@@ -166,6 +195,12 @@ def subspace_sweep(build: Callable[[], nn.Module], train: Data, test: Data | Non
     changes what is measured: on MNIST-1D with the lecture's MLP (L6 section 3, three seeds), d_int90
     was 640 without it at lr = 0.05 and 1,280 or beyond the grid with it at lr = 0.2 (at 0.2
     unscaled the largest subspaces diverged when memorising shuffled labels).
+
+    Returns
+    -------
+    SubspaceSweep
+        ``accuracy`` [len(seeds), len(dims)], ``full_accuracy`` [len(seeds)], ``D``,
+        ``measured_on``; ``d_int90()`` reads it, ``table()`` gives one row per seed and d.
     """
     if not isinstance(train, Data) or (test is not None and not isinstance(test, Data)):
         raise TypeError("train (and test, unless None) must be labkit Data")

@@ -21,6 +21,7 @@ from torch import nn
 
 from .. import runtime
 from ..data.core import Data
+from ..results import Result
 from ..training import evaluate, fit
 from ..validation import check_positive_int
 
@@ -62,17 +63,35 @@ def reset_block(model: nn.Module, block: str, state: dict) -> nn.Module:
 
 
 @dataclass
-class LayerRobustness:
-    """``table``: test accuracy after resetting each block (rows) in each way (columns);
-    ``trained`` the accuracy of the trained network, ``chance`` the share of the largest class."""
+class LayerRobustness(Result):
+    """Test accuracy after putting each block back, returned by :func:`layer_robustness`.
 
-    table: pd.DataFrame
+    Attributes
+    ----------
+    accuracy : DataFrame
+        Test accuracy after resetting each block (rows, in the network's order) in each way
+        (columns, :data:`RESETS`).
+    trained : float
+        The trained network's test accuracy.
+    chance : float
+        The share of the test set's largest class.
+
+    ``table()`` gives one row per block and reset, with columns ``block``, ``reset``,
+    ``accuracy``, ``trained`` and ``chance``.
+    """
+
+    accuracy: pd.DataFrame
     trained: float
     chance: float
 
     def drop(self) -> pd.DataFrame:
-        """Accuracy lost by each reset (trained - reset)."""
-        return self.trained - self.table
+        """Accuracy lost by each reset (trained - reset): blocks (rows) by resets (columns)."""
+        return self.trained - self.accuracy
+
+    def table(self) -> pd.DataFrame:
+        """One row per block and reset (columns in the class docstring)."""
+        long = self.accuracy.rename_axis(index="block", columns="reset").stack().rename("accuracy")
+        return long.reset_index().assign(trained=self.trained, chance=self.chance)
 
 
 def layer_robustness(build: Callable[[], nn.Module], train: Data, test: Data, *, epochs: int = 20,
@@ -80,6 +99,12 @@ def layer_robustness(build: Callable[[], nn.Module], train: Data, test: Data, *,
     """Train ``build()`` (a BlockNet) with ``lk.fit`` and tabulate the three resets per block.
 
     The re-randomised weights come from ``build()`` after seeding with ``rerandom_seed``.
+
+    Returns
+    -------
+    LayerRobustness
+        ``accuracy`` (blocks by resets), ``trained`` and ``chance``; ``drop()`` the accuracy each
+        reset costs, ``table()`` one row per block and reset.
     """
     if not isinstance(train, Data) or not isinstance(test, Data):
         raise TypeError("train and test must be labkit Data")

@@ -21,6 +21,7 @@ from ..training.batches import EpochBatches
 from ..training.fit import resolve_device
 from ..training.loop import train_members
 from ..training.members import ModuleMembers
+from ..training.results import History
 from ..validation import check_features, check_labels, check_positive_int
 
 __all__ = ["MIMONet", "fit_mimo", "mimo_proba", "ensemble_metrics", "nll", "disagreement"]
@@ -62,10 +63,15 @@ def _tuples(n: int, m: int, epochs: int, generator: torch.Generator) -> torch.Te
 
 
 def fit_mimo(model: MIMONet, train: Data, *, epochs: int = 20, batch_size: int = 128, seed: int | None = None,
-             device=None, progress: bool | None = None, **options):
+             device=None, progress: bool | None = None, **options) -> History:
     """Train a :class:`MIMONet` in place: each step, B rows of M independent training examples.
 
-    ``options`` go to the loop (``lr``, ``optimizer``, ``weight_decay``, ...). Returns the History.
+    ``options`` go to the loop (``lr``, ``optimizer``, ``weight_decay``, ...).
+
+    Returns
+    -------
+    History
+        The training history, as ``lk.fit`` returns it (the model is trained in place).
     """
     if not isinstance(model, MIMONet):
         raise TypeError(f"fit_mimo trains a MIMONet, got {type(model).__name__}")
@@ -124,10 +130,17 @@ def disagreement(member_probs: torch.Tensor) -> float:
     return float(torch.stack(pairs).mean())
 
 
-def ensemble_metrics(member_probs: torch.Tensor, y) -> dict:
+def ensemble_metrics(member_probs: torch.Tensor, y) -> dict[str, float]:
     """Accuracy and NLL of the averaged probabilities, mean member accuracy and disagreement, from
     member probabilities [M, N, K] (one member: disagreement 0). ECE: ``lk.calibration.ece`` on
-    ``member_probs.mean(0)``."""
+    ``member_probs.mean(0)``.
+
+    Returns
+    -------
+    dict[str, float]
+        ``accuracy`` and ``nll`` of the averaged probabilities, ``member_accuracy`` (mean over the
+        members) and ``disagreement``.
+    """
     member_probs = torch.as_tensor(member_probs).float()
     if member_probs.dim() == 2:
         member_probs = member_probs[None]

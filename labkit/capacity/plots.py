@@ -82,12 +82,12 @@ def plot_layer_robustness(tables: dict, ax=None):
         raise ValueError(f"ax has {len(axes)} axes for {len(tables)} tables; pass one axis per table")
     fig = axes[0].figure
     for ax, (label, r) in zip(axes, tables.items()):
-        values = r.table.to_numpy()
+        values = r.accuracy.to_numpy()
         im = ax.imshow(values, vmin=r.chance, vmax=r.trained, cmap="viridis", aspect="auto")
         for (i, j), v in np.ndenumerate(values):
             ax.text(j, i, f"{v:.2f}", ha="center", va="center", color="w" if v < (r.chance + r.trained) / 2 else "k")
-        ax.set_xticks(range(values.shape[1]), r.table.columns)
-        ax.set_yticks(range(values.shape[0]), r.table.index)
+        ax.set_xticks(range(values.shape[1]), r.accuracy.columns)
+        ax.set_yticks(range(values.shape[0]), r.accuracy.index)
         ax.set_title(f"{label}: trained {r.trained:.2f}", fontsize=9)
         fig.colorbar(im, ax=ax, fraction=0.05)
     fig.tight_layout()

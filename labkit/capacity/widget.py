@@ -22,7 +22,7 @@ class DoubleDescentView:
     ridge: float
     n_train: int
     curve: RFCurve
-    peak: dict  # peak_summary(curve)
+    peak: dict[str, float]  # peak_summary(curve)
 
     def summary(self) -> str:
         best = min(self.peak["left_min"], self.peak["right_min"])

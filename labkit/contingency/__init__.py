@@ -28,9 +28,11 @@ learning phenomena"). Typical use::
     >>> train, val, test = lk.data.shifted_digits()
     >>> svm = lk.probes.fit_classical("svm", train, test)
     >>> tracker = ct.ContingencyTracker(test, {"SVM": svm}, past_peak=2)  # every step until 2x the peak's step
-    >>> _, history, run = ct.track(lambda: lk.models.make_model("mlp", train), train, tracker,
-    ...                            seeds=[0, 1, 2, 3], epochs=10)
+    >>> run = ct.track(lambda: lk.models.make_model("mlp", train), train, tracker,
+    ...                seeds=[0, 1, 2, 3], epochs=10)    # run.model, run.history: what was trained
     >>> curves = run.curves("SVM"); ct.plot_ratio(curves)
+    >>> run.counts("SVM", seed=0)      # T of the first seed at the last recorded step
+    >>> run.table()                    # every table: one row per (M, seed, recorded step)
 
 Tracking is cheap by design: M's predictions are computed once; the tracker keeps the test set on
 D's device and only stores whether D is right on each test example (one boolean per example and
@@ -40,12 +42,12 @@ of R+-'s highest point so far) and log-spaced steps after that, so evaluating th
 fraction of the training. T for any M is derived from the stored correctness afterwards.
 """
 from .plots import plot_rates, plot_ratio, plot_schedule
-from .run import ContingencyRun, Curves, alternative_shapes, easiness_table
+from .run import ContingencyRun, Curves, Easiness, alternative_shapes, easiness_table
 from .table import CELL_NAMES, CELLS, Rates, constant_guess_ratios, contingency_table, rates, table_from_predictions
 from .tracker import ContingencyTracker, track, tracking_schedule
 from .widget import ContingencyView, contingency_view, contingency_widget, render_contingency, show_cells
 
-__all__ = ["CELLS", "CELL_NAMES", "ContingencyRun", "ContingencyTracker", "Curves", "ContingencyView", "Rates",
+__all__ = ["CELLS", "CELL_NAMES", "ContingencyRun", "ContingencyTracker", "Curves", "ContingencyView", "Easiness", "Rates",
            "alternative_shapes", "contingency_view", "constant_guess_ratios", "contingency_table",
            "contingency_widget", "easiness_table", "plot_rates", "plot_ratio", "plot_schedule", "rates",
            "render_contingency", "show_cells", "table_from_predictions", "track", "tracking_schedule"]

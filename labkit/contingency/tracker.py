@@ -8,6 +8,7 @@ early peak forms and log-spaced steps after that.
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from typing import Mapping, Sequence
 
 import numpy as np
@@ -195,14 +196,22 @@ class ContingencyTracker:
 
 
 def track(model, train: Data, tracker: ContingencyTracker, *, seeds: Sequence[int] | None = None,
-          **fit_kwargs):
-    """Train D with ``tracker`` recording from step 0; returns ``(trained, history, run)``.
+          **fit_kwargs) -> ContingencyRun:
+    """Train D with ``tracker`` recording from step 0.
 
-    model : an nn.Module (trained in place with :func:`labkit.fit`; ``trained`` is that module), or
-        with ``seeds`` a function building one (trained for every seed at once with
-        :func:`labkit.fit_many`; ``trained`` is the :class:`~labkit.training.Ensemble`, the run
+    Parameters
+    ----------
+    model : an nn.Module (trained in place with :func:`labkit.fit`), or with ``seeds`` a function
+        building one (trained for every seed at once with :func:`labkit.fit_many`; the run then
         holds every seed, and its curves use the mean table over seeds).
     fit_kwargs : passed on (``epochs``/``steps``, ``batch_size``, ``lr``, ``optimizer`` ...).
+
+    Returns
+    -------
+    ContingencyRun
+        What the tracker recorded (:meth:`ContingencyTracker.result`), with ``model`` (the trained
+        module, or the :class:`~labkit.training.Ensemble` of the seeds) and ``history`` (the
+        training History); its ``table()`` has one row per (M, seed, recorded step).
     """
     if not isinstance(tracker, ContingencyTracker):
         raise TypeError("tracker must be a ContingencyTracker")
@@ -211,8 +220,8 @@ def track(model, train: Data, tracker: ContingencyTracker, *, seeds: Sequence[in
         if not isinstance(model, nn.Module):
             raise TypeError("model must be an nn.Module (or pass seeds=[...] and a function that builds one)")
         history = fit(model, train, callbacks=callbacks, **fit_kwargs)
-        return model, history, tracker.result()
+        return replace(tracker.result(), model=model, history=history)
     if isinstance(model, nn.Module) or not callable(model):
         raise TypeError("with seeds=[...], model must be a function that builds a fresh model")
     ensemble, history = fit_many(model, train, seeds=seeds, callbacks=callbacks, **fit_kwargs)
-    return ensemble, history, tracker.result()
+    return replace(tracker.result(), model=ensemble, history=history)

@@ -23,13 +23,15 @@ def show_cells(images, run: ContingencyRun, m=None, step: int | None = None, see
 
 @dataclass
 class ContingencyView:
-    """What the widget shows for one (D run, M, step): the table and example indices per cell."""
+    """What the widget shows for one (D run, M, step): the table's ``counts`` (T[d, m], [2, 2]),
+    the indices of a few test examples per cell (``examples``: cell ``"00" .. "11"`` -> indices)
+    and the ``rates`` derived from the counts."""
 
     m_name: str
     step: int
     epoch: float
-    table: np.ndarray
-    examples: dict
+    counts: np.ndarray
+    examples: dict[str, np.ndarray]
     rates: Rates
 
 
@@ -46,8 +48,8 @@ def contingency_view(run: ContingencyRun, m=None, step: int | None = None, seed:
     rng = np.random.default_rng(sample_seed)
     examples = {k: np.sort(rng.choice(v, size=min(per_cell, len(v)), replace=False)) if len(v) else v
                 for k, v in cells.items()}
-    table = run.table(m, int(run.steps[i]), seed)
-    return ContingencyView(name, int(run.steps[i]), float(run.epochs[i]), table, examples, rates(table))
+    counts = run.counts(m, int(run.steps[i]), seed)
+    return ContingencyView(name, int(run.steps[i]), float(run.epochs[i]), counts, examples, rates(counts))
 
 
 def render_contingency(images, view: ContingencyView, labels: Sequence[str] | None = None):
@@ -68,7 +70,7 @@ def render_contingency(images, view: ContingencyView, labels: Sequence[str] | No
             sf = sub[d, mm]
             sf.set_facecolor({"00": "#f6e3e3", "01": "#fbefd5", "10": "#e2eefa", "11": "#e3f3e3"}[key])
             idx = view.examples[key]
-            sf.suptitle(f"T{key} = {int(view.table[d, mm])}: {CELL_NAMES[key]}\n"
+            sf.suptitle(f"T{key} = {int(view.counts[d, mm])}: {CELL_NAMES[key]}\n"
                         f"(D {'right' if d else 'wrong'}, M {'right' if mm else 'wrong'})", fontsize=8)
             axes = sf.subplots(nrows, ncols, squeeze=False, gridspec_kw={"top": 1 - 1.5 / (2.1 * nrows + 1), "hspace": 0.35})
             for k, ax in enumerate(axes.flat):
@@ -118,7 +120,7 @@ def contingency_widget(runs: Mapping[str, ContingencyRun], images, labels: Seque
         if step not in set(int(s) for s in run.steps) or m not in run.m_correct:
             step, m = int(run.steps[-1]), sorted(run.m_correct)[0]  # mid-switch between two runs
         view = contingency_view(run, m, step, per_cell=per_cell)
-        r, t = view.rates, view.table
+        r, t = view.rates, view.counts
         text = (f"D = {d}, M = {view.m_name}, step {view.step} (epoch {view.epoch:.2f}): "
                 f"T00 {int(t[0, 0])}, T01 {int(t[0, 1])}, T10 {int(t[1, 0])}, T11 {int(t[1, 1])}; "
                 f"acc(D) {r.acc_d:.3f}, R+ {r.r_plus:.3f}, R\u2212 {r.r_minus:.3f}, R\u00b1 {r.r_pm:.2f}")

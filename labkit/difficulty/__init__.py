@@ -8,7 +8,7 @@ per-example scores, finds suspected label errors, and prunes datasets by score::
     scores = dif.compute_scores(build, train, seeds=range(5), epochs=20)
     scores.table()                 # one row per example: every score's seed mean and spread
     scores.correlations()          # rank correlations between scores
-    dif.seed_agreement(scores.per_seed["el2n"])
+    dif.seed_agreement(scores.per_seed["el2n"]).table()   # one row per number of runs averaged
 
 The scores (each oriented as the literature defines it; :data:`HARDER` says which way is hard):
 
@@ -39,6 +39,8 @@ training runs), ``agreement`` (between scores, seeds and architectures), ``label
 ``diet``, ``depth``, ``plots`` and ``widget``.
 """
 from .agreement import (
+                        ArchitectureProbe,
+                        SeedAgreement,
                         architecture_disagreement,
                         architecture_probe,
                         auroc,
@@ -47,7 +49,7 @@ from .agreement import (
                         seed_agreement,
 )
 from .depth import depth_from_probes, prediction_depth
-from .diet import DIET_STRATEGIES, data_diet, keep_indices
+from .diet import DIET_STRATEGIES, DataDiet, data_diet, keep_indices
 from .label_errors import find_label_errors, precision_recall
 from .plots import plot_correlations, plot_data_diet, plot_depth, plot_seed_agreement, show_examples
 from .scores import (
@@ -67,8 +69,9 @@ from .widget import SLICES, ExamplesView, examples_view, examples_widget, render
 __all__ = ["SCORES", "HARDER", "DIET_STRATEGIES", "SLICES", "el2n", "margin", "cross_entropy",
            "forgetting_counts", "vog_from_gradients", "vog_from_pixel_std", "grad_norms",
            "depth_from_probes", "prediction_depth", "ScoreTracker", "DifficultyScores", "compute_scores",
-           "score_correlations", "seed_agreement", "auroc", "find_label_errors", "precision_recall",
-           "keep_indices", "data_diet", "rank_percentiles", "architecture_disagreement",
-           "architecture_probe", "plot_correlations", "plot_seed_agreement", "plot_data_diet", "plot_depth",
+           "score_correlations", "SeedAgreement", "seed_agreement", "auroc", "find_label_errors",
+           "precision_recall", "keep_indices", "DataDiet", "data_diet", "rank_percentiles",
+           "architecture_disagreement", "ArchitectureProbe", "architecture_probe", "plot_correlations",
+           "plot_seed_agreement", "plot_data_diet", "plot_depth",
            "show_examples", "select_examples", "ExamplesView", "examples_view", "render_examples",
            "examples_widget"]

@@ -1,12 +1,14 @@
 """Agreement between scores, between seeds and between architectures (L2 §2 and §4)."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
 import pandas as pd
 import torch
 
+from ..results import Result, Rows
 from ..validation import check_option, check_positive_int
 
 
@@ -22,7 +24,7 @@ def _as_matrix(values, name: str) -> np.ndarray:
     return a
 
 
-def score_correlations(scores: dict, method: str = "spearman") -> pd.DataFrame:
+def score_correlations(scores: dict[str, np.ndarray], method: str = "spearman") -> pd.DataFrame:
     """Correlation matrix between score vectors (a dict name -> [N]); ``spearman`` (ranks, with
     scipy) or ``pearson``."""
     check_option(method, "method", ("spearman", "pearson"))
@@ -38,14 +40,26 @@ def score_correlations(scores: dict, method: str = "spearman") -> pd.DataFrame:
     return pd.DataFrame(np.atleast_2d(C), index=names, columns=names)
 
 
+@dataclass
+class SeedAgreement(Rows):
+    """The result of :func:`seed_agreement`: ``rows`` has one row per number of runs averaged, with
+    the columns ``runs_averaged`` (m), ``spearman_mean`` and ``spearman_std`` (the rank correlation
+    with the reference, mean and standard deviation over the draws)."""
+
+
 def seed_agreement(per_seed, n_reference: int | None = None, sizes: Sequence[int] | None = None,
-                   n_draws: int = 20, seed: int = 0) -> pd.DataFrame:
+                   n_draws: int = 20, seed: int = 0) -> SeedAgreement:
     """How well an average of m runs ranks examples like an independent many-run reference.
 
     For each draw the seeds are shuffled; ``n_reference`` of them (default half) form the reference
     (their mean), and for each m in ``sizes`` (default 1 .. the remaining seeds) the mean of m of
-    the other seeds is rank-correlated (Spearman) with it. Returns one row per m with the mean and
-    standard deviation over draws.
+    the other seeds is rank-correlated (Spearman) with it.
+
+    Returns
+    -------
+    SeedAgreement
+        Its ``table()`` has one row per m (in the order of ``sizes``) with the columns
+        ``runs_averaged``, ``spearman_mean`` and ``spearman_std`` (over the ``n_draws`` draws).
     """
     from scipy.stats import spearmanr
     A = _as_matrix(per_seed, "per_seed")
@@ -67,8 +81,8 @@ def seed_agreement(per_seed, n_reference: int | None = None, sizes: Sequence[int
         for m in sizes:
             pick = rng.choice(pool, size=m, replace=False)
             rho[m].append(spearmanr(A[pick].mean(0), ref).statistic)
-    return pd.DataFrame({"runs_averaged": sizes, "spearman_mean": [np.mean(rho[m]) for m in sizes],
-                         "spearman_std": [np.std(rho[m]) for m in sizes]})
+    return SeedAgreement(pd.DataFrame({"runs_averaged": sizes, "spearman_mean": [np.mean(rho[m]) for m in sizes],
+                                       "spearman_std": [np.std(rho[m]) for m in sizes]}))
 
 
 def auroc(scores, positives) -> float:
@@ -102,16 +116,51 @@ def architecture_disagreement(hardness_a, hardness_b) -> np.ndarray:
     return rank_percentiles(a) - rank_percentiles(b)
 
 
+@dataclass
+class ArchitectureProbe(Result):
+    """The result of :func:`architecture_probe`.
+
+    Attributes
+    ----------
+    accuracy : float, cross-validated accuracy of telling the architectures apart from the chosen
+        examples' scores
+    accuracy_random_examples : float, the same from as many random examples (the baseline)
+    examples : int array [n_examples], the chosen examples (largest mean rank difference first)
+    random_examples : int array [n_examples], the random ones
+    n_eval_runs : int, the runs (of both architectures together) the classifier was scored on
+    """
+
+    accuracy: float
+    accuracy_random_examples: float
+    examples: np.ndarray
+    random_examples: np.ndarray
+    n_eval_runs: int
+
+    def table(self) -> pd.DataFrame:
+        """One row per choice of examples, indexed by ``examples`` (``"largest rank difference"``,
+        ``"random"``), with the columns ``accuracy``, ``n_examples`` and ``n_eval_runs``."""
+        return pd.DataFrame({"accuracy": [self.accuracy, self.accuracy_random_examples],
+                             "n_examples": [len(self.examples), len(self.random_examples)],
+                             "n_eval_runs": self.n_eval_runs},
+                            index=pd.Index(["largest rank difference", "random"], name="examples"))
+
+
 def architecture_probe(per_seed_a, per_seed_b, n_examples: int = 10, n_select: int | None = None,
-                       folds: int = 4, seed: int = 0) -> dict:
+                       folds: int = 4, seed: int = 0) -> ArchitectureProbe:
     """Can the scores of a handful of examples tell which architecture produced a run?
 
     The seeds of each architecture are split: the first ``n_select`` (default half) pick the
     ``n_examples`` examples whose mean rank differs most between A and B; on the remaining runs
     a logistic regression (scikit-learn) sees only those examples' scores (ranked within each run)
     and predicts the architecture, scored by stratified cross-validation. The same with
-    ``n_examples`` random examples is the baseline. Returns a dict of accuracies and the chosen
-    example indices.
+    ``n_examples`` random examples is the baseline.
+
+    Returns
+    -------
+    ArchitectureProbe
+        ``accuracy`` and ``accuracy_random_examples``, the ``examples`` chosen and the
+        ``random_examples``, and ``n_eval_runs``; its ``table()`` has one row per choice of
+        examples with ``accuracy``, ``n_examples`` and ``n_eval_runs``.
     """
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import StratifiedKFold, cross_val_score
@@ -137,5 +186,5 @@ def architecture_probe(per_seed_a, per_seed_b, n_examples: int = 10, n_select: i
         X = np.vstack([eval_a[:, cols], eval_b[:, cols]])
         return float(cross_val_score(LogisticRegression(max_iter=1000), X, labels, cv=cv).mean())
 
-    return {"accuracy": score(chosen), "accuracy_random_examples": score(random_pick), "examples": chosen,
-            "random_examples": random_pick, "n_eval_runs": int(len(labels))}
+    return ArchitectureProbe(accuracy=score(chosen), accuracy_random_examples=score(random_pick),
+                             examples=chosen, random_examples=random_pick, n_eval_runs=int(len(labels)))

@@ -1,6 +1,7 @@
 """Data diet: train on subsets pruned by a difficulty score (Paul et al. 2021; L2 §3)."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Callable, Sequence
 
 import numpy as np
@@ -8,6 +9,7 @@ import pandas as pd
 from torch import nn
 
 from ..data.core import Data
+from ..results import Rows
 from ..training import fit_subsets
 from ..validation import check_fraction, check_option
 
@@ -28,17 +30,32 @@ def keep_indices(hardness, keep: float, drop: str = "easiest", seed: int = 0) ->
     return np.sort(order[n - n_keep:] if drop == "easiest" else order[:n_keep])
 
 
+@dataclass
+class DataDiet(Rows):
+    """The result of :func:`data_diet`: ``rows`` has one row per (strategy, fraction kept), the
+    whole set first (strategy ``"all"``, ``kept`` 1.0), with the columns ``strategy``, ``kept``,
+    ``n_train`` (examples trained on), ``accuracy`` and ``accuracy_std`` (test accuracy, mean and
+    standard deviation over the seeds) and ``accuracies`` (the per-seed list)."""
+
+
 def data_diet(build: Callable[[], nn.Module], train: Data, test: Data, hardness, *,
               fractions: Sequence[float] = (0.3, 0.5, 0.7, 0.9), strategies: Sequence[str] = DIET_STRATEGIES,
               seeds: Sequence[int] = (0, 1), steps: int = 300, batch_size: int = 128, device=None,
-              **fit_kwargs) -> pd.DataFrame:
+              **fit_kwargs) -> DataDiet:
     """Test accuracy after training on subsets of ``train`` pruned by ``hardness``.
 
     Every model trains for the same number of ``steps`` (the same compute, whatever the subset
-    size); all subsets and seeds train at once with :func:`fit_subsets`. Returns one row per
-    (strategy, fraction kept) with the mean and standard deviation of the test accuracy over
-    seeds, and the per-seed accuracies (``accuracies``, in the order of ``seeds``); the whole set
-    (fraction 1.0) is the row with strategy ``all``. The random subsets are drawn with the first seed.
+    size); all subsets and seeds train at once with :func:`fit_subsets`. The random subsets are
+    drawn with the first seed.
+
+    Returns
+    -------
+    DataDiet
+        Its ``table()`` has one row per (strategy, fraction kept) with the columns ``strategy``
+        (``"all"``, ``"drop easiest"``, ``"drop hardest"``, ``"random"``), ``kept``, ``n_train``,
+        ``accuracy`` and ``accuracy_std`` (mean and standard deviation of the test accuracy over
+        seeds) and ``accuracies`` (per seed, in the order of ``seeds``); the whole set (fraction
+        1.0) is the first row, with strategy ``"all"``.
     """
     h = np.asarray(hardness, dtype=float).reshape(-1)
     if len(h) != len(train):
@@ -59,4 +76,4 @@ def data_diet(build: Callable[[], nn.Module], train: Data, test: Data, hardness,
         accs = correct[[m for m, (i, _) in enumerate(runs.members) if i == c]]
         rows.append({"strategy": name, "kept": f, "n_train": len(idx), "accuracy": float(accs.mean()),
                      "accuracy_std": float(accs.std()), "accuracies": [float(a) for a in accs]})
-    return pd.DataFrame(rows)
+    return DataDiet(pd.DataFrame(rows))

@@ -1,13 +1,15 @@
 """Figures of L2: score correlations, seed agreement, the data diet, prediction depths, images."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Mapping
 
 import numpy as np
 import pandas as pd
 import torch
 
 from ..data.core import Data
+from .agreement import SeedAgreement
+from .diet import DataDiet
 
 if TYPE_CHECKING:
     from .tracking import DifficultyScores
@@ -30,13 +32,14 @@ def plot_correlations(corr: pd.DataFrame, ax=None, title: str = "Spearman correl
     return ax
 
 
-def plot_seed_agreement(curves: dict, ax=None):
+def plot_seed_agreement(curves: Mapping[str, SeedAgreement | pd.DataFrame], ax=None):
     """Spearman correlation with an independent reference against the number of runs averaged;
-    ``curves`` maps a score name to a :func:`seed_agreement` frame."""
+    ``curves`` maps a score name to a :class:`SeedAgreement` (or its ``table()``)."""
     import matplotlib.pyplot as plt
     if ax is None:
         _, ax = plt.subplots(figsize=(5.5, 3.5))
-    for name, df in curves.items():
+    for name, curve in curves.items():
+        df = curve.table() if isinstance(curve, SeedAgreement) else curve
         ax.errorbar(df["runs_averaged"], df["spearman_mean"], yerr=df["spearman_std"], marker="o",
                     capsize=3, label=name)
     ax.set(xlabel="runs averaged", ylabel="rank correlation with reference", title="Seed sensitivity")
@@ -44,11 +47,13 @@ def plot_seed_agreement(curves: dict, ax=None):
     return ax
 
 
-def plot_data_diet(df: pd.DataFrame, ax=None, title: str = "Data diet"):
-    """Test accuracy against the fraction of the training set kept, one line per strategy."""
+def plot_data_diet(diet: DataDiet | pd.DataFrame, ax=None, title: str = "Data diet"):
+    """Test accuracy against the fraction of the training set kept, one line per strategy;
+    ``diet`` is a :class:`DataDiet` (or its ``table()``)."""
     import matplotlib.pyplot as plt
     if ax is None:
         _, ax = plt.subplots(figsize=(5.5, 3.5))
+    df = diet.table() if isinstance(diet, DataDiet) else diet
     full = df[df.strategy == "all"]
     for strategy, part in df[df.strategy != "all"].groupby("strategy", sort=False):
         part = pd.concat([part, full]).sort_values("kept")

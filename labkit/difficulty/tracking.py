@@ -15,7 +15,8 @@ from torch import nn
 from .. import runtime
 from ..data.core import Data
 from ..probes import block_features
-from ..training import check_seeds, fit_many, input_gradients, resolve_device
+from ..results import Result
+from ..training import Ensemble, check_seeds, fit_many, input_gradients, resolve_device
 from ..validation import check_fraction, check_option, check_positive_int
 from .agreement import score_correlations
 from .depth import _depths, _input_probes
@@ -100,30 +101,39 @@ class ScoreTracker:
 
 
 @dataclass
-class DifficultyScores:
-    """Scores of every training example for several seeds.
+class DifficultyScores(Result):
+    """Scores of every training example for several seeds (the result of :func:`compute_scores`).
 
-    per_seed : dict score name -> array [S, N]
-    learned_epoch : [S, N], the epoch of the example's last wrong presentation (0 if never wrong):
-        after it, the example stayed correctly classified
-    depth_val : [S, M] prediction depths of the extra ``depth_data`` examples (or None)
-    labels : [N] the (given) training labels
-    models : the trained models (an Ensemble)
+    Attributes
+    ----------
+    per_seed : dict score name -> float array [S, N] (seeds, examples)
+    learned_epoch : float array [S, N], the epoch of the example's last wrong presentation (0 if
+        never wrong): after it, the example stayed correctly classified
+    labels : int array [N], the (given) training labels
+    seeds : list of int, the seeds, one training run each
+    epochs : int, the length of each run
+    early_epoch : float, when EL2N and GraNd were measured
+    n_layers : int or None, the probe points of prediction depth (None without depth)
+    depth_val : float array [S, M] or None, prediction depths of the extra ``depth_data`` examples
+    models : Ensemble, the trained models
+    seconds : dict part -> float, wall time of each part (training, checkpoints, depth)
+
+    ``table()`` gives one row per example: see :meth:`table`.
     """
 
-    per_seed: dict
+    per_seed: dict[str, np.ndarray]
     learned_epoch: np.ndarray
     labels: np.ndarray
-    seeds: list
+    seeds: list[int]
     epochs: int
     early_epoch: float
     n_layers: int | None = None
     depth_val: np.ndarray | None = None
-    models: object = None
-    seconds: dict = field(default_factory=dict)
+    models: Ensemble | None = None
+    seconds: dict[str, float] = field(default_factory=dict)
 
     @property
-    def names(self) -> list:
+    def names(self) -> list[str]:
         return [s for s in SCORES if s in self.per_seed]
 
     def __repr__(self) -> str:
@@ -142,8 +152,9 @@ class DifficultyScores:
         return HARDER[score] * rows.mean(0)
 
     def table(self) -> pd.DataFrame:
-        """One row per example: the label, each score's seed mean and its standard deviation over
-        seeds (``<score>_std``), and the seed-mean epoch at which the example was learned."""
+        """One row per example (index ``example``) with the columns ``label``, then for each score
+        of :attr:`names` its seed mean ``<score>`` and standard deviation over seeds
+        ``<score>_std``, and ``learned_epoch`` (the seed mean of the epoch it was learned)."""
         cols = {"label": self.labels}
         for s in self.names:
             cols[s] = self.per_seed[s].mean(0)
@@ -165,6 +176,10 @@ def compute_scores(build: Callable[[], nn.Module], train: Data, *, seeds: Sequen
                    depth_data: Data | None = None, device=None, progress: bool | None = None,
                    grad_batch_size: int | None = None, **fit_kwargs) -> DifficultyScores:
     """Train ``build()`` once per seed on ``train`` and score every training example.
+
+    Returns a :class:`DifficultyScores`: ``per_seed`` [S, N] for every score, ``hardness(score)``
+    and ``mean(score)`` for the seed averages, and ``table()`` with one row per example (the label,
+    each score's seed mean and standard deviation, the learned epoch).
 
     Parameters
     ----------

@@ -1,23 +1,51 @@
 """PU data: labelling some positives, completely at random or depending on x."""
 from __future__ import annotations
 
-import numpy as np
+from dataclasses import dataclass
 
+import numpy as np
+import pandas as pd
+
+from ..results import Result
 from ..validation import check_fraction, check_positive_int
 
 
+@dataclass
+class GaussianClasses(Result):
+    """A draw of :func:`gaussian_classes`.
+
+    Attributes
+    ----------
+    X : float array [n, dim], the examples
+    y : int array [n], the true classes in {0, 1} (1 = positive)
+    """
+
+    X: np.ndarray
+    y: np.ndarray
+
+    def table(self) -> pd.DataFrame:
+        """One row per example: columns ``x0`` … ``x{dim-1}`` (the features) and ``y`` (the class)."""
+        out = pd.DataFrame(self.X, columns=[f"x{i}" for i in range(self.X.shape[1])])
+        out["y"] = self.y
+        return out
+
+
 def gaussian_classes(n: int = 4000, separation: float = 3.0, dim: int = 2, prior: float = 0.5,
-                     seed: int = 0) -> tuple:
+                     seed: int = 0) -> GaussianClasses:
     """Two Gaussian classes with identity covariance whose means are ``separation`` apart along
     the first axis: p(y = 1 | x) is exactly logistic, so logistic regression is well specified.
-    Returns (X [n, dim], y [n] in {0, 1})."""
+
+    Returns
+    -------
+    :class:`GaussianClasses`: ``X`` [n, dim] and ``y`` [n] in {0, 1}
+    """
     n = check_positive_int(n, "n", 2)
     check_fraction(prior, "prior", 0.0, 1.0, inclusive_low=False, inclusive_high=False)
     rng = np.random.default_rng(seed)
     y = (rng.random(n) < prior).astype(int)
     X = rng.normal(size=(n, check_positive_int(dim, "dim")))
     X[:, 0] += separation * (y - 0.5)
-    return X, y
+    return GaussianClasses(X, y)
 
 
 def label_scar(y, c: float, seed: int = 0) -> np.ndarray:
@@ -41,4 +69,4 @@ def label_by_x(X, y, c: float, strength: float = 2.0, seed: int = 0) -> np.ndarr
     return ((y == 1) & (rng.random(len(y)) < e)).astype(int)
 
 
-__all__ = ["gaussian_classes", "label_scar", "label_by_x"]
+__all__ = ["GaussianClasses", "gaussian_classes", "label_scar", "label_by_x"]

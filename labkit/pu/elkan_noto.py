@@ -43,10 +43,10 @@ def check_pu_labels(s, n: int | None = None) -> np.ndarray:
     return s.astype(int)
 
 
-def c_estimates(g_holdout, s_holdout) -> dict:
+def c_estimates(g_holdout, s_holdout) -> dict[str, float]:
     """The three estimators of c from g on a held-out set V with its labels s (Elkan & Noto, sec. 2):
     e1 = mean of g over the labelled positives, e2 = their sum of g over the sum on all of V,
-    e3 = the largest g on V."""
+    e3 = the largest g on V. Returns ``{"e1": ..., "e2": ..., "e3": ...}``."""
     g = np.asarray(g_holdout, dtype=float)
     s = check_pu_labels(s_holdout, len(g))
     return {"e1": float(g[s == 1].mean()), "e2": float(g[s == 1].sum() / g.sum()), "e3": float(g.max())}

@@ -12,6 +12,7 @@ Shapes: signals [N, L] or [N, C, L] (1-D kernels), images [N, C, H, W] (2-D kern
 [N, n_kernels × len(pooling)].
 """
 from .features import POOLINGS, RandomConvFeatures, ppv
-from .pipeline import accuracy_by_kernels, as_arrays, pooling_ablation, rocket_pipeline
+from .pipeline import KernelSweep, PoolingAblation, accuracy_by_kernels, as_arrays, pooling_ablation, rocket_pipeline
 
-__all__ = ["POOLINGS", "RandomConvFeatures", "ppv", "rocket_pipeline", "accuracy_by_kernels", "as_arrays", "pooling_ablation"]
+__all__ = ["POOLINGS", "RandomConvFeatures", "ppv", "KernelSweep", "PoolingAblation", "rocket_pipeline",
+           "accuracy_by_kernels", "as_arrays", "pooling_ablation"]

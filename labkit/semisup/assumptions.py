@@ -2,11 +2,35 @@
 low-density assumption is false."""
 from __future__ import annotations
 
-import numpy as np
+from dataclasses import dataclass
 
+import numpy as np
+import pandas as pd
+
+from ..results import Result
 from ..validation import check_positive_int
 
 UNLABELLED = -1  # scikit-learn's marker for an unlabelled example
+
+
+@dataclass
+class Points(Result):
+    """A drawn set of labelled points, as NumPy arrays for scikit-learn's estimators.
+
+    Attributes
+    ----------
+    X : float array [n, 2], the points
+    y : int array [n], their classes
+    """
+
+    X: np.ndarray
+    y: np.ndarray
+
+    def table(self) -> pd.DataFrame:
+        """One row per point: columns ``x0``, ``x1`` (the coordinates) and ``y`` (the class)."""
+        out = pd.DataFrame(self.X, columns=[f"x{i}" for i in range(self.X.shape[1])])
+        out["y"] = self.y
+        return out
 
 
 def hide_labels(y, per_class: int, seed: int = 0) -> np.ndarray:
@@ -25,21 +49,32 @@ def hide_labels(y, per_class: int, seed: int = 0) -> np.ndarray:
     return out
 
 
-def make_bars(n: int = 300, seed: int = 0, gap: float = 2.0, width: float = 0.1) -> tuple:
+def make_bars(n: int = 300, seed: int = 0, gap: float = 2.0, width: float = 0.1) -> Points:
     """Two dense horizontal bars (y = ±gap/2) and the label "right of x = 0": the classes are cut
     through the middle of each dense cluster, and the empty gap between the bars separates
-    nothing. Returns (X [n, 2], y [n])."""
+    nothing.
+
+    Returns
+    -------
+    :class:`Points`: ``X`` [n, 2] and ``y`` [n]
+    """
     n = check_positive_int(n, "n", 2)
     rng = np.random.default_rng(seed)
     X = np.c_[rng.uniform(-3, 3, n), rng.choice([-gap / 2, gap / 2], n) + rng.normal(0, width, n)]
-    return X, (X[:, 0] > 0).astype(int)
+    return Points(X, (X[:, 0] > 0).astype(int))
 
 
-def make_moons_arrays(n: int = 300, noise: float = 0.1, seed: int = 0) -> tuple:
-    """Two moons as NumPy arrays (X [n, 2], y [n]), for scikit-learn's estimators."""
+def make_moons_arrays(n: int = 300, noise: float = 0.1, seed: int = 0) -> Points:
+    """Two moons as NumPy arrays, for scikit-learn's estimators (``sklearn.datasets.make_moons``).
+
+    Returns
+    -------
+    :class:`Points`: ``X`` [n, 2] and ``y`` [n]
+    """
     from sklearn.datasets import make_moons
 
-    return make_moons(check_positive_int(n, "n", 2), noise=noise, random_state=seed)
+    X, y = make_moons(check_positive_int(n, "n", 2), noise=noise, random_state=seed)
+    return Points(X, y)
 
 
-__all__ = ["UNLABELLED", "hide_labels", "make_bars", "make_moons_arrays"]
+__all__ = ["UNLABELLED", "Points", "hide_labels", "make_bars", "make_moons_arrays"]

@@ -7,22 +7,36 @@ from dataclasses import dataclass
 from typing import Callable, Sequence
 
 import numpy as np
+import pandas as pd
 import torch
 
 from ..data.core import Data
+from ..results import Result
 from ..training.fit import fit_subsets
 from ..validation import check_fraction
 from .assumptions import hide_labels
 
 
 @dataclass
-class PseudoLabelRun:
-    """Per threshold (1 = no pseudo-labels: the supervised model), arrays [thresholds, seeds]: test
-    accuracy of the retrained network, pseudo-labels added, the share of them that is right and,
-    when a validation split was given, the validation accuracy (else NaN); ``teacher`` the test
-    accuracy of the network trained on the labels alone, per seed."""
+class PseudoLabelRun(Result):
+    """The outcome of :func:`pseudo_label`.
 
-    thresholds: list
+    Attributes
+    ----------
+    thresholds : list of float, the confidence thresholds (1 = no pseudo-labels: the supervised
+        model)
+    seeds : list of int, the seeds run
+    accuracy : array [thresholds, seeds], test accuracy of the retrained network
+    added : array [thresholds, seeds], pseudo-labels added
+    pseudo_accuracy : array [thresholds, seeds], the share of them that is right (NaN where none
+        was added)
+    teacher : array [seeds], test accuracy of the network trained on the labels alone
+    val_accuracy : array [thresholds, seeds], validation accuracy of the retrained network when a
+        validation split was given, else NaN
+    """
+
+    thresholds: list[float]
+    seeds: list[int]
     accuracy: np.ndarray
     added: np.ndarray
     pseudo_accuracy: np.ndarray
@@ -36,6 +50,17 @@ class PseudoLabelRun:
             raise ValueError("no validation split was given to pseudo_label(..., val=...)")
         return self.thresholds[int(np.argmax(self.val_accuracy.mean(1)))]
 
+    def table(self) -> pd.DataFrame:
+        """One row per threshold and seed: columns ``threshold``, ``seed``, ``added``,
+        ``pseudo_accuracy``, ``val_accuracy``, ``accuracy`` (test) and ``teacher`` (the test
+        accuracy of that seed's network before pseudo-labelling)."""
+        rows = [{"threshold": t, "seed": s, "added": int(self.added[i, j]),
+                 "pseudo_accuracy": float(self.pseudo_accuracy[i, j]), "val_accuracy": float(self.val_accuracy[i, j]),
+                 "accuracy": float(self.accuracy[i, j]), "teacher": float(self.teacher[j])}
+                for i, t in enumerate(self.thresholds) for j, s in enumerate(self.seeds)]
+        return pd.DataFrame(rows, columns=["threshold", "seed", "added", "pseudo_accuracy", "val_accuracy",
+                                           "accuracy", "teacher"])
+
 
 def pseudo_label(build: Callable, train: Data, test: Data, *, val: Data | None = None, per_class: int = 5,
                  thresholds: Sequence[float] = (0.5, 0.9, 0.99), seeds: Sequence[int] = (0, 1, 2),
@@ -44,8 +69,16 @@ def pseudo_label(build: Callable, train: Data, test: Data, *, val: Data | None =
 
     ``per_class`` labels per class of ``train`` are kept (drawn per seed), the rest are the
     unlabelled pool; ``val``, a labelled split apart from both, is where a threshold is chosen
-    (:meth:`PseudoLabelRun.chosen`); ``test`` is only reported."""
+    (:meth:`PseudoLabelRun.chosen`); ``test`` is only reported.
+
+    Returns
+    -------
+    :class:`PseudoLabelRun`: arrays [thresholds, seeds] of test and validation accuracy,
+    pseudo-labels added and the share of them that is right; ``table()`` has one row per
+    threshold and seed
+    """
     thresholds = [check_fraction(t, "threshold") for t in thresholds]
+    seeds = list(seeds)
     acc, added, right, teacher, val_acc = [], [], [], [], []
     y = train.y.cpu().numpy()
     for s in seeds:
@@ -71,7 +104,7 @@ def pseudo_label(build: Callable, train: Data, test: Data, *, val: Data | None =
                        (runs.predict_logits(val.X).argmax(-1).cpu() == val.y.cpu()).float().mean(1).numpy())
         added.append(a_row)
         right.append(r_row)
-    return PseudoLabelRun(thresholds, np.array(acc).T, np.array(added).T, np.array(right).T, np.array(teacher),
+    return PseudoLabelRun(thresholds, seeds, np.array(acc).T, np.array(added).T, np.array(right).T, np.array(teacher),
                           np.array(val_acc).T)
 
 

@@ -1,13 +1,16 @@
 """Shortcut learning (lecture L1): stars and moons, injected cues, and where a shortcut lives.
 
-Three experiments, each a plain function that returns plain results:
+Three experiments, each a plain function that returns a result (``labkit.results``) whose fields
+the lecture reads and whose ``table()`` gives its numbers as one DataFrame:
 
     >>> from labkit import shortcuts
     >>> r = shortcuts.stars_moons_experiment("fc", size=32, n_train=600, epochs=3)
     >>> r.train_acc, r.iid_acc, r.ood_acc        # location rule learned, shape ignored
     >>> sweep = shortcuts.shortcut_sweep(train, test, ps=[0, 0.5, 1])   # o.o.d. accuracy vs cue strength
-    >>> loc = shortcuts.localize_shortcut(build, clean, skewed, test, epochs=10)
-    >>> loc.table                                 # per-block spurious encoding and core forgetting
+    >>> sweep.table().groupby("p").mean()        # one row per p and seed, averaged over seeds
+    >>> pair = shortcuts.paired_shortcut_data(train, "patch", p=1.0)
+    >>> loc = shortcuts.localize_shortcut(build, pair.clean, pair.skewed, test, epochs=10)
+    >>> loc.table()                               # per-block spurious encoding and core forgetting
 
 The localization follows the counterfactual design of Tsoy & Konstantinov (arXiv 2510.26560):
 one initialisation and one batch order are shared by every run; in each run every named block of a
@@ -20,23 +23,23 @@ function :func:`shortcut_view`. Files follow the lecture's sections: ``stars_moo
 ``localization``, ``mitigation``, ``widget``, ``plots``; the data builders live in
 :mod:`labkit.data`.
 """
-from .injected import shortcut_sweep
+from .injected import ShortcutPair, ShortcutSweep, paired_shortcut_data, shortcut_sweep
 from .localization import (
                            SOURCES,
                            Localization,
                            attribution_table,
                            counterfactual_runs,
                            localize_shortcut,
-                           paired_shortcut_data,
                            train_blockwise,
 )
-from .mitigation import mitigation_trial
+from .mitigation import MitigationTrial, mitigation_trial
 from .plots import plot_localization, plot_rule_taxonomy, plot_stars_moons, plot_sweep
 from .stars_moons import ARCHITECTURES, StarsMoonsResult, stars_moons_experiment, stars_moons_model
 from .widget import ShortcutView, demo_config, render_shortcut, shortcut_view, shortcut_widget
 
 __all__ = ["SOURCES", "ARCHITECTURES", "stars_moons_model", "StarsMoonsResult", "stars_moons_experiment",
-           "shortcut_sweep", "paired_shortcut_data", "train_blockwise", "attribution_table", "Localization",
-           "counterfactual_runs", "localize_shortcut", "mitigation_trial", "demo_config", "ShortcutView",
+           "ShortcutSweep", "shortcut_sweep", "ShortcutPair", "paired_shortcut_data", "train_blockwise",
+           "attribution_table", "Localization", "counterfactual_runs", "localize_shortcut", "MitigationTrial",
+           "mitigation_trial", "demo_config", "ShortcutView",
            "shortcut_view", "render_shortcut", "shortcut_widget", "plot_rule_taxonomy", "plot_stars_moons",
            "plot_sweep", "plot_localization"]

@@ -18,9 +18,10 @@ import torch
 
 from .. import runtime
 from ..data.core import Data
-from ..data.transforms import inject_shortcut
 from ..models import BlockNet
+from ..results import Result
 from ..training import (
+    History,
     ModuleMembers,
     PlanBatches,
     batch_plan,
@@ -34,21 +35,6 @@ from ..training.optim import base_lr
 from ..validation import check_fraction, check_option
 
 SOURCES = ("clean", "skewed")
-
-
-def paired_shortcut_data(data: Data, kind: str = "patch", p: float = 0.9, seed: int = 0,
-                         patch_size: int | None = None) -> tuple[Data, Data]:
-    """The same images twice: ``clean`` with a cue drawn independently of the label (p = 0) and
-    ``skewed`` with a cue that reveals the label with probability ``p``.
-
-    Both use the same random draws, so example i differs between them only where the skewed cue
-    was set to the label; the labels are identical. Clean data thus has the cue as a harmless
-    distraction; only its correlation with the label differs, which is the skew.
-    """
-    check_fraction(p, "p")
-    clean = inject_shortcut(data, kind, p=0.0, seed=seed, patch_size=patch_size)
-    skewed = inject_shortcut(data, kind, p=p, seed=seed, patch_size=patch_size)
-    return clean, skewed
 
 
 def _check_assignment(model: BlockNet, sources) -> dict:
@@ -119,7 +105,7 @@ def _train_members(members, clean: Data, skewed: Data, runs: list, plan, optimiz
 def train_blockwise(model: BlockNet, clean: Data, skewed: Data, sources="skewed", *, epochs: int = 10,
                     batch_size: int = 64, optimizer: str = "adam", lr: float | None = None,
                     lr_scale: Mapping | None = None, plan: list | None = None, seed: int = 0,
-                    device=None):
+                    device=None) -> History:
     """Train ``model`` in place; block b learns from ``sources[b]`` ("clean" or "skewed") batches.
 
     Every step takes one batch of indices (from ``plan``, default :func:`batch_plan`), computes the
@@ -128,7 +114,11 @@ def train_blockwise(model: BlockNet, clean: Data, skewed: Data, sources="skewed"
     ordinary training on one dataset. Batch-norm running statistics of a block follow its source.
 
     ``lr_scale`` multiplies the learning rate of named blocks (0 freezes a block): the layer-wise
-    mitigation of the lecture. Returns the training :class:`~labkit.training.History`.
+    mitigation of the lecture.
+
+    Returns
+    -------
+    History : the training history (:class:`labkit.training.History`), as :func:`labkit.fit` gives it
     """
     if not isinstance(model, BlockNet):
         raise TypeError(f"train_blockwise needs a labkit BlockNet with named blocks, got {type(model).__name__}")
@@ -197,21 +187,33 @@ def attribution_table(acc_clean: float, acc_skewed: float, only_skewed: Mapping,
 
 
 @dataclass
-class Localization:
+class Localization(Result):
     """Result of :func:`localize_shortcut`.
 
-    ``accuracies`` maps each run ("all clean", "all skewed", "only <b> skewed", "only <b> clean") to
-    its clean-test accuracy averaged over seeds; ``per_seed`` holds one such dict per seed;
-    ``table`` is :func:`attribution_table` of the averages; ``iid_skewed`` the i.i.d. (skewed test)
-    accuracy of the all-skewed run.
+    Attributes
+    ----------
+    blocks : list of str, the model's blocks from the input to the head
+    accuracies : dict run -> float, each run ("all clean", "all skewed", "only <b> skewed",
+        "only <b> clean") to its clean-test accuracy averaged over seeds
+    per_seed : list of such dicts, one per seed
+    attribution : DataFrame, :func:`attribution_table` of the averages (what ``table()`` gives)
+    seconds : float, wall time of the whole localization
+    iid_skewed : float, the i.i.d. (skewed test) accuracy of the all-skewed run (NaN without iid_test)
     """
 
-    blocks: list
-    accuracies: dict
-    per_seed: list
-    table: pd.DataFrame
+    blocks: list[str]
+    accuracies: dict[str, float]
+    per_seed: list[dict[str, float]]
+    attribution: pd.DataFrame
     seconds: float
     iid_skewed: float = float("nan")
+
+    def table(self) -> pd.DataFrame:
+        """The per-block attribution (a copy of ``attribution``): one row per block, then
+        ``interaction`` and ``total drop`` (index ``block``), with the columns
+        ``spurious_encoding``, ``core_forgetting`` and ``attribution`` in clean-test accuracy
+        points (see :func:`attribution_table`)."""
+        return self.attribution.copy()
 
     @property
     def total_drop(self) -> float:
@@ -221,9 +223,9 @@ class Localization:
         """The table's encoding and forgetting columns as shares of the total drop, one row per
         block and one for the interaction (L1 §4 reads them: "one block alone does little")."""
         cols = ["spurious_encoding", "core_forgetting"]
-        return self.table.loc[[*self.blocks, "interaction"], cols] / self.total_drop
+        return self.attribution.loc[[*self.blocks, "interaction"], cols] / self.total_drop
 
-    def pattern(self) -> dict:
+    def pattern(self) -> dict[str, str | float | bool]:
         """Where spurious encoding and core forgetting sit, by depth (blocks numbered 0 .. L-1 from
         the input).
 
@@ -231,7 +233,7 @@ class Localization:
         column's positive parts), and ``shallow_encodes_deep_forgets``: True only when encoding
         peaks in a strictly shallower block than forgetting *and* its centre is shallower.
         """
-        t = self.table.loc[self.blocks]
+        t = self.attribution.loc[self.blocks]
         depth = np.arange(len(self.blocks), dtype=float)
         out = {}
         for col, short in (("spurious_encoding", "encoding"), ("core_forgetting", "forgetting")):
@@ -244,7 +246,7 @@ class Localization:
         return out
 
 
-def counterfactual_runs(blocks: Sequence[str]) -> dict:
+def counterfactual_runs(blocks: Sequence[str]) -> dict[str, dict[str, str]]:
     """The runs of the design: name -> block -> source (2 + 2 x number of blocks runs)."""
     blocks = list(blocks)
     runs = {"all clean": {b: "clean" for b in blocks}, "all skewed": {b: "skewed" for b in blocks}}
@@ -265,6 +267,13 @@ def localize_shortcut(build: Callable[[], BlockNet], clean: Data, skewed: Data, 
     :func:`train_blockwise`) and measure accuracy on ``test``, a clean test set (typically the cue
     shuffled, so it carries no label information). Works for any labkit BlockNet (MLP, SmallCNN,
     VGG, ResNet).
+
+    Returns
+    -------
+    Localization
+        The runs' clean-test accuracies (seed mean and per seed) and their per-block attribution;
+        its ``table()`` has one row per block, then ``interaction`` and ``total drop``, with the
+        columns ``spurious_encoding``, ``core_forgetting`` and ``attribution``.
     """
     _check_paired(clean, skewed)
     if not isinstance(test, Data):

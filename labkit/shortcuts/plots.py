@@ -4,6 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..results import Result
+from .injected import ShortcutSweep
 from .localization import Localization
 from .stars_moons import ARCHITECTURES
 
@@ -34,17 +36,18 @@ def plot_rule_taxonomy(ax=None):
 def plot_stars_moons(results, ax=None):
     """Grouped bars: train, i.i.d. and o.o.d. accuracy per architecture, chance at 0.5.
 
-    ``results``: a list of results (or their ``as_dict()``), or a DataFrame with one row per run
-    (columns ``arch`` and the three accuracies, e.g. one row per seed): bars are then the mean over
-    runs and the whiskers their range.
+    ``results``: a list of :class:`StarsMoonsResult` (or of dicts with the columns of its
+    ``table()``), or a DataFrame with one row per run (columns ``arch`` and the three accuracies,
+    e.g. the tables of several seeds concatenated): bars are then the mean over runs and the
+    whiskers their range.
     """
     import matplotlib.pyplot as plt
 
     if ax is None:
         _, ax = plt.subplots(figsize=(6, 3.2))
     names = ["train_acc", "iid_acc", "ood_acc"]
-    rows = results if isinstance(results, pd.DataFrame) else \
-        pd.DataFrame([r.as_dict() if hasattr(r, "as_dict") else r for r in results])
+    rows = results if isinstance(results, pd.DataFrame) else pd.concat(
+        [r.table() if isinstance(r, Result) else pd.DataFrame([r]) for r in results], ignore_index=True)
     groups = list(rows.groupby("arch", sort=False))
     x = np.arange(len(names))
     width = 0.8 / max(1, len(groups))
@@ -62,14 +65,15 @@ def plot_stars_moons(results, ax=None):
     return ax
 
 
-def plot_sweep(sweep: pd.DataFrame, ax=None, label: str = ""):
+def plot_sweep(sweep: ShortcutSweep | pd.DataFrame, ax=None, label: str = ""):
     """Accuracy against the cue strength p: i.i.d., cue shuffled, cue removed (mean over seeds, the band
-    their range)."""
+    their range). ``sweep`` is a :class:`ShortcutSweep` or its ``table()``."""
     import matplotlib.pyplot as plt
 
     if ax is None:
         _, ax = plt.subplots(figsize=(6, 3.5))
-    by_p = sweep.groupby("p")
+    rows = sweep.table() if isinstance(sweep, ShortcutSweep) else sweep
+    by_p = rows.groupby("p")
     mean, lo, hi = by_p.mean(numeric_only=True), by_p.min(numeric_only=True), by_p.max(numeric_only=True)
     for col, name, style in [("iid_acc", "i.i.d. (cue as in training)", "o-"),
                              ("ood_shuffle_acc", "o.o.d.: cue shuffled", "s-"),
@@ -89,7 +93,7 @@ def plot_localization(loc: Localization, ax=None, title: str | None = None):
 
     if ax is None:
         _, ax = plt.subplots(figsize=(6.5, 3.5))
-    t = loc.table.drop(index="total drop")
+    t = loc.attribution.drop(index="total drop")
     x = np.arange(len(t))
     ax.bar(x - 0.2, t["spurious_encoding"], 0.4, label="spurious encoding (only this block skewed)")
     ax.bar(x + 0.2, t["core_forgetting"], 0.4, label="core forgetting (only this block clean)")

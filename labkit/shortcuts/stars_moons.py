@@ -5,11 +5,13 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
+import pandas as pd
 from torch import nn
 
 from .. import runtime
 from ..data.sets import stars_moons_data
 from ..models import MLP, BlockNet, SmallCNN
+from ..results import Result
 from ..training import evaluate, fit
 from ..validation import check_fraction, check_option
 
@@ -30,8 +32,18 @@ def stars_moons_model(arch: str, input_shape, hidden=(1024, 1024), width: int = 
 
 
 @dataclass
-class StarsMoonsResult:
-    """Accuracies of one stars-and-moons run; ``model`` is the trained network."""
+class StarsMoonsResult(Result):
+    """Accuracies of one stars-and-moons run (:func:`stars_moons_experiment`).
+
+    Attributes
+    ----------
+    arch : str, the architecture (a key of :data:`ARCHITECTURES`)
+    rule : float, the share of training images whose location obeys the rule
+    train_acc, iid_acc, ood_acc : float, accuracy on the training set, the i.i.d. test (location
+        rule kept) and the o.o.d. test (shapes anywhere)
+    seconds : float, wall time of the training
+    model : nn.Module, the trained network
+    """
 
     arch: str
     rule: float
@@ -41,9 +53,11 @@ class StarsMoonsResult:
     seconds: float
     model: nn.Module = field(repr=False)
 
-    def as_dict(self) -> dict:
-        return {"arch": self.arch, "rule": self.rule, "train_acc": self.train_acc, "iid_acc": self.iid_acc,
-                "ood_acc": self.ood_acc, "seconds": self.seconds}
+    def table(self) -> pd.DataFrame:
+        """One row (this run) with the columns ``arch``, ``rule``, ``train_acc``, ``iid_acc``,
+        ``ood_acc`` and ``seconds``; concatenate the tables of several runs to compare them."""
+        return pd.DataFrame([{"arch": self.arch, "rule": self.rule, "train_acc": self.train_acc,
+                              "iid_acc": self.iid_acc, "ood_acc": self.ood_acc, "seconds": self.seconds}])
 
 
 def stars_moons_experiment(arch: str = "fc", rule: float = 1.0, size: int = 32, n_train: int = 2000,
@@ -54,6 +68,12 @@ def stars_moons_experiment(arch: str = "fc", rule: float = 1.0, size: int = 32, 
 
     The defaults follow Geirhos et al. (2020): Adam, batch 100, 5 epochs. ``data`` may pass a ready
     ``(train, iid, ood)`` triple (e.g. from :func:`stars_moons_data`) to share it between runs.
+
+    Returns
+    -------
+    StarsMoonsResult
+        The three accuracies, the training time and the trained model; its ``table()`` is one row
+        (``arch``, ``rule``, ``train_acc``, ``iid_acc``, ``ood_acc``, ``seconds``).
     """
     check_option(arch, "architecture", tuple(ARCHITECTURES))
     check_fraction(rule, "rule")

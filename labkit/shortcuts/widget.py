@@ -14,8 +14,10 @@ from ..viz import fig_to_png, picture_widget
 from .stars_moons import ARCHITECTURES, stars_moons_experiment
 
 
-def demo_config(scale: str | None = None) -> dict:
-    """Sizes for the widget at the active scale (each change of the controls trains at most once)."""
+def demo_config(scale: str | None = None) -> dict[str, int | tuple[int, ...]]:
+    """Sizes for the widget at the active scale (each change of the controls trains at most once):
+    ``size``, ``n_train``, ``n_test``, ``epochs``, ``width``, ``depth`` (ints) and ``hidden`` (the
+    fully connected net's layer widths)."""
     return runtime.scaled(
         dict(size=32, n_train=300, n_test=200, epochs=4, hidden=(128, 128), width=8, depth=3),
         dict(size=32, n_train=1000, n_test=500, epochs=5, hidden=(512, 512), width=12, depth=3),
@@ -37,7 +39,7 @@ class ShortcutView:
     prediction: str = ""
     confidence: float = float("nan")
     examples: torch.Tensor = field(default=None, repr=False)
-    example_titles: list = field(default_factory=list)
+    example_titles: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
         return (f"rule {self.rule:.2f} | {ARCHITECTURES[self.arch]} | i.i.d. accuracy {self.iid_acc:.2f} | "

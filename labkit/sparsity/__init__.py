@@ -15,6 +15,10 @@ Random convolutional features (the lecture's last section) are in :mod:`labkit.r
 """
 from .conv_dense import conv_as_dense, dense_summary
 from .experiments import (
+                          ChannelCurve,
+                          LotteryTicket,
+                          PrunedModel,
+                          PruningCurve,
                           channel_curve,
                           check_sparsities,
                           iterative_curve,
@@ -36,14 +40,15 @@ from .pruning import (
                           sparsity,
                           threshold_masks,
 )
-from .relu import ACTIVATION_TYPES, ReluStats, dying_relu_run, relu_activity, set_biases
-from .storage import matmul_times, median_seconds, random_sparse, storage_bytes
+from .relu import ACTIVATION_TYPES, DyingReluRun, ReluStats, dying_relu_run, relu_activity, set_biases
+from .storage import MatmulTimes, matmul_times, median_seconds, random_sparse, storage_bytes
 from .widget import PruningView, pruning_view, pruning_widget, render_pruning
 
-__all__ = ["conv_as_dense", "dense_summary", "channel_curve", "check_sparsities", "iterative_curve", "lottery_ticket",
-           "max_sparsity_within", "mean_curve", "one_shot_curve", "prune_and_finetune", "plot_conv_dense", "plot_dead_units",
-           "plot_sparsity_curves", "plot_times", "PRUNABLE", "apply_masks", "channel_masks",
-           "global_magnitude_masks", "effective_sparsity", "masked_weights", "prunable_layers", "sparsity", "threshold_masks",
-           "ACTIVATION_TYPES", "ReluStats", "dying_relu_run", "relu_activity", "set_biases", "matmul_times",
-           "median_seconds", "random_sparse", "storage_bytes", "PruningView", "pruning_view",
-           "render_pruning", "pruning_widget"]
+__all__ = ["conv_as_dense", "dense_summary", "PrunedModel", "PruningCurve", "ChannelCurve", "LotteryTicket",
+           "channel_curve", "check_sparsities", "iterative_curve", "lottery_ticket", "max_sparsity_within",
+           "mean_curve", "one_shot_curve", "prune_and_finetune", "plot_conv_dense", "plot_dead_units",
+           "plot_sparsity_curves", "plot_times", "PRUNABLE", "apply_masks", "channel_masks", "global_magnitude_masks",
+           "effective_sparsity", "masked_weights", "prunable_layers", "sparsity", "threshold_masks", "ACTIVATION_TYPES",
+           "ReluStats", "DyingReluRun", "dying_relu_run", "relu_activity", "set_biases", "MatmulTimes", "matmul_times",
+           "median_seconds", "random_sparse", "storage_bytes", "PruningView", "pruning_view", "render_pruning",
+           "pruning_widget"]

@@ -29,13 +29,18 @@ def _check_conv(conv, input_shape):
 
 
 @torch.no_grad()
-def conv_as_dense(conv: nn.Module, input_shape) -> tuple:
+def conv_as_dense(conv: nn.Module, input_shape) -> tuple[torch.Tensor, torch.Tensor]:
     """The dense matrix ``W`` [out_numel, in_numel] and bias vector ``b`` [out_numel] of ``conv``
     on inputs of shape ``input_shape`` ((C, L) or (C, H, W), no batch axis).
 
     Any stride, padding (also ``padding="same"`` and non-zero padding modes), dilation and groups.
     ``b`` repeats each channel's bias over the output positions (zeros without a bias). Then for x
     of ``input_shape``: ``W @ x.flatten() + b`` equals ``conv(x[None]).flatten()``.
+
+    Returns
+    -------
+    tuple[torch.Tensor, torch.Tensor]
+        ``(W, b)``: W [out_numel, in_numel] and b [out_numel].
     """
     shape = _check_conv(conv, input_shape)
     n_in = 1
@@ -54,9 +59,16 @@ def conv_as_dense(conv: nn.Module, input_shape) -> tuple:
     return W, bias.detach().repeat_interleave(positions)
 
 
-def dense_summary(conv: nn.Module, input_shape) -> dict:
+def dense_summary(conv: nn.Module, input_shape) -> dict[str, int | float | tuple[int, int]]:
     """Counts that show what the dense matrix is: its size, the share of zeros, how many distinct
-    values its nonzeros take (weight sharing) against the conv's parameters."""
+    values its nonzeros take (weight sharing) against the conv's parameters.
+
+    Returns
+    -------
+    dict[str, int | float | tuple[int, int]]
+        ``dense shape`` (out_numel, in_numel), ``dense entries``, ``nonzeros``, ``zero share``,
+        ``distinct nonzero values``, ``conv weights`` and ``conv parameters``.
+    """
     W, _ = conv_as_dense(conv, input_shape)
     nonzero = W[W != 0]
     return {"dense shape": tuple(W.shape), "dense entries": W.numel(), "nonzeros": int(nonzero.numel()),

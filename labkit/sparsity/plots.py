@@ -1,8 +1,11 @@
-"""Plots of the lecture's results: they take the plain results of the analyses and draw them."""
+"""Plots of the lecture's results: they take the results of the analyses and draw them."""
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
+
+from ..results import Result
 
 __all__ = ["plot_sparsity_curves", "plot_times", "plot_conv_dense", "plot_dead_units"]
 
@@ -11,11 +14,22 @@ def _ax(ax, size=(6, 4)):
     return ax if ax is not None else plt.subplots(figsize=size)[1]
 
 
+def _frame(rows) -> pd.DataFrame:
+    """A result's table, a DataFrame as it is, or the tables of several results one after another."""
+    if isinstance(rows, Result):
+        return rows.table()
+    if isinstance(rows, pd.DataFrame):
+        return rows
+    return pd.concat([r.table() for r in rows], ignore_index=True)
+
+
 def plot_sparsity_curves(curves: dict, dense: float | None = None, ax=None, key: str = "after"):
-    """Accuracy against sparsity, one line per ``{label: rows}`` (rows from the experiments)."""
+    """Accuracy ``key`` against sparsity, one line per ``{label: curve}``: a :class:`PruningCurve`,
+    a :class:`ChannelCurve` or a DataFrame with columns ``sparsity`` and ``key``."""
     ax = _ax(ax)
-    for label, rows in curves.items():
-        ax.plot([100 * r["sparsity"] for r in rows], [r[key] for r in rows], "o-", label=label)
+    for label, curve in curves.items():
+        rows = _frame(curve)
+        ax.plot(100 * rows["sparsity"], rows[key], "o-", label=label)
     if dense is not None:
         ax.axhline(dense, color="k", lw=0.8, ls="--", label="dense")
         ax.axhspan(dense - 0.01, dense, color="k", alpha=0.08, label="within 1 point")
@@ -25,12 +39,12 @@ def plot_sparsity_curves(curves: dict, dense: float | None = None, ax=None, key:
     return ax
 
 
-def plot_times(rows: list, ax=None):
-    """Time of W @ X against sparsity for each way of storing W (rows from ``matmul_times``)."""
+def plot_times(times, ax=None):
+    """Time of W @ X against sparsity for each way of storing W (a :class:`MatmulTimes`)."""
     ax = _ax(ax)
-    s = [100 * r["sparsity"] for r in rows]
+    rows = _frame(times)
     for k in ("dense", "torch csr", "scipy csr", "channel-pruned dense"):
-        ax.plot(s, [1e3 * r[f"{k} s"] for r in rows], "o-", label=k)
+        ax.plot(100 * rows["sparsity"], 1e3 * rows[f"{k} s"], "o-", label=k)
     ax.set_yscale("log")
     ax.set_xlabel("sparsity (%)")
     ax.set_ylabel("ms per product")
@@ -51,10 +65,12 @@ def plot_conv_dense(W, ax=None, title: str = ""):
     return ax
 
 
-def plot_dead_units(rows: list, x: str = "lr", label: str = "", ax=None, log: bool = True):
-    """Share of dead units against ``x`` (rows from ``dying_relu_run``)."""
+def plot_dead_units(runs, x: str = "lr", label: str = "", ax=None, log: bool = True):
+    """Share of dead units against ``x``: ``runs`` is a list of :class:`DyingReluRun` or a DataFrame
+    with columns ``x`` and ``dead`` (their tables, or means of them by setting)."""
     ax = _ax(ax)
-    ax.plot([r[x] for r in rows], [r["dead"] for r in rows], "o-", label=label or None)
+    rows = _frame(runs)
+    ax.plot(rows[x], rows["dead"], "o-", label=label or None)
     if log:
         ax.set_xscale("log")
     ax.set_xlabel(x)

@@ -23,7 +23,7 @@ __all__ = ["PRUNABLE", "prunable_layers", "global_magnitude_masks", "channel_mas
 PRUNABLE = (nn.Linear, nn.Conv1d, nn.Conv2d)
 
 
-def prunable_layers(model: nn.Module, include_head: bool = True) -> list:
+def prunable_layers(model: nn.Module, include_head: bool = True) -> list[tuple[str, nn.Module]]:
     """``[(name, module)]`` of every Linear/Conv layer of ``model`` (``name`` as in named_modules)."""
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch nn.Module, got {type(model).__name__}")
@@ -40,7 +40,7 @@ def _copy_layers(model, include_head):
     return clone, prunable_layers(clone, include_head)
 
 
-def global_magnitude_masks(model: nn.Module, amount: float, include_head: bool = True) -> dict:
+def global_magnitude_masks(model: nn.Module, amount: float, include_head: bool = True) -> dict[str, torch.Tensor]:
     """Masks of global unstructured L1 pruning: the ``amount`` share of all weights of the
     Linear/Conv layers with the smallest |w|, ranked across layers together (biases kept).
 
@@ -59,7 +59,7 @@ def global_magnitude_masks(model: nn.Module, amount: float, include_head: bool =
     return masks
 
 
-def channel_masks(model: nn.Module, amount: float, n: int = 2, include_head: bool = False) -> dict:
+def channel_masks(model: nn.Module, amount: float, n: int = 2, include_head: bool = False) -> dict[str, torch.Tensor]:
     """Masks of structured pruning: in each layer the ``amount`` share of output units (rows of a
     Linear weight, output channels of a conv) with the smallest L``n`` norm, removed whole
     (``prune.ln_structured(..., dim=0)``). The head is kept by default: its rows are the classes.
@@ -81,7 +81,7 @@ def channel_masks(model: nn.Module, amount: float, n: int = 2, include_head: boo
     return masks
 
 
-def threshold_masks(weights: dict, amount: float) -> dict:
+def threshold_masks(weights: dict[str, torch.Tensor], amount: float) -> dict[str, torch.Tensor]:
     """The same global magnitude masks computed directly: one threshold over all |w| together.
 
     ``weights``: name -> tensor. Keeps the ``round((1 - amount) * total)`` largest |w| (ties broken
@@ -118,7 +118,7 @@ def _check_masks(model, masks):
 
 
 @torch.no_grad()
-def apply_masks(model: nn.Module, masks: dict) -> nn.Module:
+def apply_masks(model: nn.Module, masks: dict[str, torch.Tensor]) -> nn.Module:
     """Zero ``model``'s pruned weights in place (``param *= mask``) and return it."""
     params = _check_masks(model, masks)
     for name, mask in masks.items():
@@ -126,7 +126,7 @@ def apply_masks(model: nn.Module, masks: dict) -> nn.Module:
     return model
 
 
-def sparsity(masks: dict) -> float:
+def sparsity(masks: dict[str, torch.Tensor]) -> float:
     """The share of masked-out entries over all masked tensors."""
     if not masks:
         raise ValueError("masks is empty")
@@ -134,12 +134,12 @@ def sparsity(masks: dict) -> float:
     return float(sum((m == 0).sum().item() for m in masks.values()) / total)
 
 
-def masked_weights(model: nn.Module, include_head: bool = True) -> dict:
+def masked_weights(model: nn.Module, include_head: bool = True) -> dict[str, torch.Tensor]:
     """``{parameter name: weight}`` of the prunable layers (the tensors the masks refer to)."""
     return {f"{n}.weight": m.weight.detach() for n, m in prunable_layers(model, include_head)}
 
 
-def effective_sparsity(model: nn.Module, masks: dict) -> float:
+def effective_sparsity(model: nn.Module, masks: dict[str, torch.Tensor]) -> float:
     """The share of all the weights of a chain of Linear layers (head included) that no longer
     contribute: masked out, or reading a unit that the layer before lost whole (its row of weights
     and its bias masked, so it outputs 0). What channel pruning removes, counted like the weights

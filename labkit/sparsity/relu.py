@@ -8,35 +8,53 @@ from anything, because no example sends it a gradient. The measurement hooks eve
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
+import pandas as pd
 import torch
 from torch import nn
 
+from ..results import Result
 from ..training import fit
 from ..validation import check_features
 
-__all__ = ["ACTIVATION_TYPES", "ReluStats", "relu_activity", "set_biases", "dying_relu_run"]
+__all__ = ["ACTIVATION_TYPES", "ReluStats", "DyingReluRun", "relu_activity", "set_biases", "dying_relu_run"]
 
 ACTIVATION_TYPES = (nn.ReLU, nn.LeakyReLU, nn.GELU, nn.ELU, nn.SiLU)
 
 
 @dataclass
-class ReluStats:
-    """Per activation layer ``name``: ``inactive`` share over all units and inputs, ``per_example``
-    inactive share [N], ``per_unit`` inactive share [units] and ``dead`` share of units inactive on
-    every input."""
+class ReluStats(Result):
+    """Inactive and dead units of every activation layer, returned by :func:`relu_activity`.
 
-    inactive: dict
-    per_example: dict
-    per_unit: dict
-    dead: dict
+    Every field is keyed by the activation layer's name, in the model's order.
 
-    def table(self) -> list:
-        return [{"layer": k, "inactive": self.inactive[k], "dead": self.dead[k],
-                 "per-example min": float(self.per_example[k].min()),
-                 "per-example max": float(self.per_example[k].max())} for k in self.inactive]
+    Attributes
+    ----------
+    inactive : dict[str, float]
+        The inactive share over all units and inputs.
+    per_example : dict[str, torch.Tensor]
+        The inactive share on each input [N].
+    per_unit : dict[str, torch.Tensor]
+        Each unit's inactive share over the inputs [units].
+    dead : dict[str, float]
+        The share of units inactive on every input.
+
+    ``table()`` gives one row per layer, with columns ``layer``, ``inactive``, ``dead``,
+    ``per-example min`` and ``per-example max``.
+    """
+
+    inactive: dict[str, float]
+    per_example: dict[str, torch.Tensor]
+    per_unit: dict[str, torch.Tensor]
+    dead: dict[str, float]
+
+    def table(self) -> pd.DataFrame:
+        """One row per activation layer (columns in the class docstring)."""
+        return pd.DataFrame([{"layer": k, "inactive": self.inactive[k], "dead": self.dead[k],
+                              "per-example min": float(self.per_example[k].min()),
+                              "per-example max": float(self.per_example[k].max())} for k in self.inactive])
 
     @property
     def dead_overall(self) -> float:
@@ -45,12 +63,55 @@ class ReluStats:
         return float(sum((v == 1).sum().item() for v in self.per_unit.values()) / n)
 
 
+@dataclass
+class DyingReluRun(Result):
+    """One training run watched for dead units, returned by :func:`dying_relu_run`.
+
+    Attributes
+    ----------
+    lr : float
+        The learning rate.
+    bias : float or None
+        The value every hidden bias was set to before training (None: left as initialised).
+    dead_before, dead : float
+        The share of dead units (over all activation layers) on the training set before and after.
+    inactive : float
+        The mean over the activation layers of the inactive share after training.
+    final_loss : float
+        The mean training loss over the last tenth of the steps.
+    model : nn.Module
+        The trained model.
+
+    ``table()`` gives one row with columns ``lr``, ``bias``, ``dead_before``, ``dead``,
+    ``inactive`` and ``final_loss``.
+    """
+
+    lr: float
+    bias: float | None
+    dead_before: float
+    dead: float
+    inactive: float
+    final_loss: float
+    model: nn.Module = field(repr=False)
+
+    def table(self) -> pd.DataFrame:
+        """One row: the run's numbers (columns in the class docstring)."""
+        return pd.DataFrame([{"lr": self.lr, "bias": self.bias, "dead_before": self.dead_before, "dead": self.dead,
+                              "inactive": self.inactive, "final_loss": self.final_loss}])
+
+
 @torch.no_grad()
 def relu_activity(model: nn.Module, X, batch_size: int = 2048) -> ReluStats:
     """Measure inactive and dead units of every activation layer of ``model`` on inputs ``X``.
 
     A unit is one entry of the layer's input after flattening (a hidden neuron of an MLP, a channel
     at one position of a conv map).
+
+    Returns
+    -------
+    ReluStats
+        ``inactive``, ``per_example``, ``per_unit`` and ``dead`` per activation layer;
+        ``dead_overall`` the dead share over all of them, ``table()`` one row per layer.
     """
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
@@ -96,9 +157,16 @@ def set_biases(model: nn.Module, value: float, include_head: bool = False) -> nn
 
 
 def dying_relu_run(build, train, *, lr: float, epochs: int, bias: float | None = None, seed: int = 0,
-                   optimizer: str = "sgd", **options) -> dict:
+                   optimizer: str = "sgd", **options) -> DyingReluRun:
     """Train ``build()`` (optionally with every hidden bias set to ``bias``) and measure its dead
-    units on ``train`` before and after. Returns the dead shares and the final training loss."""
+    units on ``train`` before and after.
+
+    Returns
+    -------
+    DyingReluRun
+        ``lr``, ``bias``, ``dead_before``, ``dead``, ``inactive``, ``final_loss`` and the trained
+        ``model``.
+    """
     from .. import runtime
 
     runtime.seed_everything(seed)
@@ -109,5 +177,5 @@ def dying_relu_run(build, train, *, lr: float, epochs: int, bias: float | None =
     history = fit(model, train, epochs=epochs, seed=seed, lr=lr, optimizer=optimizer, **options)
     loss = float(np.mean(history.loss[-max(1, len(history.loss) // 10):]))
     stats = relu_activity(model, train.X)
-    return {"lr": lr, "bias": bias, "dead before": dead_before, "dead": stats.dead_overall,
-            "inactive": sum(stats.inactive.values()) / len(stats.inactive), "final loss": loss, "model": model}
+    return DyingReluRun(lr, bias, dead_before, stats.dead_overall, sum(stats.inactive.values()) / len(stats.inactive),
+                        loss, model)

@@ -11,13 +11,27 @@ from __future__ import annotations
 
 import time
 import warnings
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 
+from ..results import Rows
 from ..validation import check_fraction, check_positive_int
 
-__all__ = ["random_sparse", "storage_bytes", "median_seconds", "matmul_times"]
+__all__ = ["random_sparse", "storage_bytes", "median_seconds", "MatmulTimes", "matmul_times"]
+
+
+@dataclass
+class MatmulTimes(Rows):
+    """Times and bytes of ``W @ X`` stored four ways, returned by :func:`matmul_times`.
+
+    ``rows`` (and ``table()``) has one row per sparsity with columns ``sparsity``; the median
+    seconds ``dense s``, ``torch csr s``, ``scipy csr s`` and ``channel-pruned dense s``; the
+    speed-ups over dense ``speed-up torch csr``, ``speed-up scipy csr`` and
+    ``speed-up channel-pruned dense``; and the bytes of W ``dense bytes``, ``csr32 bytes`` and
+    ``csr torch bytes``.
+    """
 
 
 def random_sparse(rows: int, cols: int, sparsity: float, seed: int = 0) -> torch.Tensor:
@@ -29,9 +43,16 @@ def random_sparse(rows: int, cols: int, sparsity: float, seed: int = 0) -> torch
     return W * (torch.rand(rows, cols, generator=g) >= sparsity)
 
 
-def storage_bytes(W: torch.Tensor) -> dict:
+def storage_bytes(W: torch.Tensor) -> dict[str, int | float]:
     """Bytes of ``W`` (2-D) stored dense (float32), as CSR with 32-bit indices (scipy) and as
-    torch's CSR (64-bit indices), with the share of nonzeros."""
+    torch's CSR (64-bit indices), with the share of nonzeros.
+
+    Returns
+    -------
+    dict[str, int | float]
+        ``dense``, ``csr32`` and ``csr_torch`` (bytes, ints) and ``density`` (the share of
+        nonzeros).
+    """
     if not isinstance(W, torch.Tensor) or W.dim() != 2:
         raise ValueError(f"W must be a 2-D torch tensor, got {type(W).__name__} {getattr(W, 'shape', '')}")
     m, n = W.shape
@@ -57,11 +78,17 @@ def median_seconds(fn, repeats: int = 7, warmup: int = 2) -> float:
 
 
 @torch.inference_mode()
-def matmul_times(size: int, sparsities, batch: int = 64, repeats: int = 7, seed: int = 0) -> list:
+def matmul_times(size: int, sparsities, batch: int = 64, repeats: int = 7, seed: int = 0) -> MatmulTimes:
     """Time ``W @ X`` for a [size, size] W and X [size, batch] at each sparsity, four ways:
     dense (the zeros multiplied too), torch CSR, scipy CSR, and the dense matrix with the same share
-    of *rows* removed (channel pruning). Returns one dict per sparsity with seconds, bytes and
-    speed-ups over dense."""
+    of *rows* removed (channel pruning).
+
+    Returns
+    -------
+    MatmulTimes
+        One row per sparsity: the seconds of each way, its speed-up over dense and the bytes of W
+        (columns in :class:`MatmulTimes`).
+    """
     import scipy.sparse as sp
 
     X = torch.randn(size, batch, generator=torch.Generator().manual_seed(seed + 1))
@@ -81,4 +108,4 @@ def matmul_times(size: int, sparsities, batch: int = 64, repeats: int = 7, seed:
         rows.append({"sparsity": float(s), **{f"{k} s": v for k, v in t.items()},
                      **{f"speed-up {k}": t["dense"] / v for k, v in t.items() if k != "dense"},
                      "dense bytes": b["dense"], "csr32 bytes": b["csr32"], "csr torch bytes": b["csr_torch"]})
-    return rows
+    return MatmulTimes(rows)

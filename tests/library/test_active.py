@@ -147,6 +147,12 @@ def test_run_active_grows_each_pool_by_its_own_queries():
     # round 0 trains the same pool with the same seed for every strategy: the same accuracy
     assert np.allclose(run.accuracy[:, :, 0], run.accuracy[0, :, 0])
     assert ((run.accuracy >= 0) & (run.accuracy <= 1)).all()
+    for s in (0, 1):  # the initial set of a seed is that seed's initial_pool
+        assert (run.pools["margin", s][0] == active.initial_pool(pool.y.numpy(), 6, s)).all()
+    table = run.table()
+    assert list(table.columns) == ["strategy", "seed", "round", "labels", "accuracy"] and len(table) == 3 * 2 * 4
+    assert (table.accuracy.to_numpy() == run.accuracy.ravel()).all()
+    assert (table.labels.to_numpy()[:4] == run.labels).all()
 
 
 def test_area_and_labels_to_reach():
@@ -171,6 +177,7 @@ def test_moons_view_and_widget():
     assert (view.queried == steps[2]).all() and len(view.accuracy) == 2
     assert len(active.active_view(data, "margin", 2).queried) == 0  # nothing queried after the last round
     assert data.grid_probs["margin"].shape == (3, 12, 12)
+    assert data.table().equals(data.run.table()) and len(data.table()) == 2 * 3
     with pytest.raises(ValueError, match="round must be"):
         active.active_view(data, "margin", 3)
     box = active.active_widget(data)

@@ -82,7 +82,9 @@ def test_classwise_ece_nll_and_brier_against_formulas():
 
 
 def test_temperature_scaling_recovers_a_known_factor():
-    p, y = cal.calibrated_sample(20000, n_classes=5, concentration=0.5, seed=3)  # calibrated by construction
+    sample = cal.calibrated_sample(20000, n_classes=5, concentration=0.5, seed=3)  # calibrated by construction
+    p, y = sample.probs, sample.y
+    assert list(sample.table().columns) == ["p0", "p1", "p2", "p3", "p4", "y"] and len(sample.table()) == 20000
     logits = np.log(p + 1e-12) * 3.0  # the same model, three times too sharp
     ts = cal.TemperatureScaling().fit(logits, y)
     assert ts.temperature_ == pytest.approx(3.0, rel=0.05)
@@ -151,14 +153,22 @@ def test_classical_models_calibrated_with_scikit_learn():
 
 def test_ece_of_a_calibrated_model_is_positive_and_shrinks_with_n():
     est = cal.ece_of_calibrated([100, 1000, 10000], n_bins=[5, 15], repeats=5)
-    assert all(mean > 0 for mean, _ in est.values())
-    assert est[100, 15][0] > est[1000, 15][0] > est[10000, 15][0]
-    assert est[1000, 15][0] > est[1000, 5][0]
+    assert est.mean.shape == est.std.shape == (3, 2) and (est.mean > 0).all()
+    assert est.mean[0, 1] > est.mean[1, 1] > est.mean[2, 1]  # 15 bins: 100 > 1000 > 10000 examples
+    assert est.mean[1, 1] > est.mean[1, 0]  # 1000 examples: 15 bins > 5 bins
+    table = est.table()
+    assert list(table.columns) == ["n", "n_bins", "mean", "std"] and len(table) == 6
+    row = table[(table.n == 1000) & (table.n_bins == 15)].iloc[0]
+    assert row["mean"] == est.mean[1, 1] and row["std"] == est.std[1, 1]
 
 
 def test_chess_forecasters():
-    truth, outcome, drawish = cal.chess_positions(4000, seed=1)
-    f = cal.chess_models(truth, drawish)
+    positions = cal.chess_positions(4000, seed=1)
+    truth, outcome = positions.truth, positions.outcome
+    f = cal.chess_models(truth, positions.is_drawish)
+    table = positions.table()
+    assert list(table.columns) == ["p_win", "p_draw", "p_loss", "outcome", "is_drawish"] and len(table) == 4000
+    assert (table.outcome.to_numpy() == outcome).all()
     assert np.allclose(cal.expected_score(f["50/50"]), cal.expected_score(truth))
     assert cal.ece(f["top label only"], outcome) == pytest.approx(cal.ece(f["honest"], outcome))
     assert cal.classwise_ece(f["top label only"], outcome) > 5 * cal.classwise_ece(f["honest"], outcome)
@@ -222,7 +232,9 @@ def test_report_per_seed_is_the_report_of_each_seed_with_both_binnings():
     rng = np.random.default_rng(0)
     probs = rng.dirichlet(np.ones(4), size=(3, 500))
     y = rng.integers(0, 4, 500)
-    table = cal.report_per_seed(torch.tensor(probs), y, [5, 6, 7])
+    reports = cal.report_per_seed(torch.tensor(probs), y, [5, 6, 7])
+    assert isinstance(reports, cal.CalibrationReports) and len(reports) == 3
+    table = reports.table()
     assert list(table.index) == [5, 6, 7]
     for seed, p in zip([5, 6, 7], probs):
         row, direct = table.loc[seed], cal.calibration_report(p, y)

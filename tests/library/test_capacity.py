@@ -1,10 +1,11 @@
 """labkit.capacity: the minimum-norm and ridge fits against their definitions, the double-descent
 peak on a small sweep, SubspaceNet against a direct computation (forward and gradient), subspace
 training that moves only theta_d, d_int90, MIMO's independent example tuples, block resets, the
-widget, bad inputs."""
+results' tables, the widget, bad inputs."""
 import matplotlib
 
 matplotlib.use("Agg")
+import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
@@ -69,6 +70,20 @@ def test_a_small_sweep_peaks_at_the_threshold_and_ridge_flattens_it(digits):
     assert flat["at_threshold"] < peak["at_threshold"] - 0.1, flat
     samplewise = cap.sample_sweep(train, test, [30, 100, 400], n_features=100, seeds=(0, 1))
     assert samplewise.mean_test_error[1] > samplewise.mean_test_error[0]  # more data hurts near n = N
+    rows = plain.table()  # one row per seed and N, the same numbers as the arrays
+    assert len(rows) == 2 * len(sizes) and set(rows["n_train"]) == {100} and list(rows["seed"][:1]) == [0]
+    np.testing.assert_allclose(rows.groupby("n_features")["test_error"].mean().to_numpy(), plain.mean_test_error)
+    assert list(samplewise.table()["n_train"][:3]) == [30, 100, 400] and set(samplewise.table()["n_features"]) == {100}
+
+
+def test_width_sweep_gives_one_row_per_seed_and_width(digits):
+    train, test = digits
+    build = lambda w: lk.models.MLP((1, 8, 8), 10, hidden=(w,))  # noqa: E731
+    sweep = cap.width_sweep(build, train, test, [4, 8], seeds=(0, 1), epochs=1, progress=False)
+    assert sweep.train_error.shape == (2, 2) and sweep.seeds == [0, 1]
+    rows = sweep.table()
+    assert list(rows.columns) == ["seed", "width", "n_params", "train_error", "test_error"]
+    assert rows["width"].tolist() == [4, 8, 4, 8] and rows["test_error"].tolist() == sweep.test_error.flatten().tolist()
 
 
 # ----------------------------------------------------------------------------------------------
@@ -112,6 +127,9 @@ def test_subspace_sweep_trains_each_d_and_d_int90_reads_it(digits):
     assert sweep.accuracy.shape == (2, 2) and sweep.full_accuracy.shape == (2,)
     assert (sweep.accuracy[:, 1] > sweep.accuracy[:, 0] + 0.2).all()  # d = 2 cannot fit digits, 200 can
     assert sweep.d_int90() == 200 and sweep.measured_on == "test"
+    rows = sweep.table()
+    assert list(rows.columns) == ["seed", "d", "accuracy", "full_accuracy"] and len(rows) == 4
+    assert rows["accuracy"].tolist() == sweep.accuracy.flatten().tolist()
 
 
 def test_d_int90_is_the_smallest_d_reaching_the_fraction():
@@ -164,8 +182,11 @@ def test_reset_block_replaces_only_that_block(digits):
     train, test = digits
     r = cap.layer_robustness(lambda: lk.models.MLP((1, 8, 8), 10, hidden=(32, 32)), train, test, epochs=3,
                              early_steps=2)
-    assert list(r.table.index) == ["fc1", "fc2", "head"] and list(r.table.columns) == list(cap.RESETS)
-    assert (r.table["re-randomise"] < r.trained).all()
+    assert list(r.accuracy.index) == ["fc1", "fc2", "head"] and list(r.accuracy.columns) == list(cap.RESETS)
+    assert (r.accuracy["re-randomise"] < r.trained).all()
+    rows = r.table()  # one row per block and reset
+    assert len(rows) == 9 and list(rows.columns) == ["block", "reset", "accuracy", "trained", "chance"]
+    assert rows.set_index(["block", "reset"])["accuracy"]["fc2", "checkpoint"] == r.accuracy.loc["fc2", "checkpoint"]
 
 
 # ----------------------------------------------------------------------------------------------

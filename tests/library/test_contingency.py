@@ -1,4 +1,5 @@
 """labkit.contingency: the table, its ratios, the tracker, the classical models, plots and widget."""
+import dataclasses
 import math
 
 import matplotlib
@@ -11,6 +12,7 @@ import torch  # noqa: E402
 
 import labkit as lk  # noqa: E402
 from labkit import contingency as ct  # noqa: E402
+from labkit.results import Result  # noqa: E402
 
 # ----------------------------------------------------------------------------------------------
 # the table and its ratios, against tables computed by hand
@@ -138,8 +140,9 @@ def test_tracker_records_scheduled_steps_and_matches_evaluate(small):
     model = lk.models.MLP(train.input_shape, 10, hidden=(32,))
     initial = lk.evaluate(model, test).correct.numpy()
     tracker = ct.ContingencyTracker(test, {"coin": m_correct}, dense_steps=5, n_sparse=4)
-    trained, history, run = ct.track(model, train, tracker, epochs=3, batch_size=128)
-    assert trained is model
+    run = ct.track(model, train, tracker, epochs=3, batch_size=128)
+    history = run.history
+    assert run.model is model and isinstance(history, lk.training.History)
     expected = ct.tracking_schedule(history.steps, 5, 4)
     assert run.steps.tolist() == expected.tolist()
     assert run.d_correct.shape == (len(expected), 1, len(test)) and run.d_correct.dtype == bool
@@ -149,12 +152,17 @@ def test_tracker_records_scheduled_steps_and_matches_evaluate(small):
     assert run.steps_per_epoch == history.steps_per_epoch
     np.testing.assert_allclose(run.epochs, run.steps / history.steps_per_epoch)
     curves = run.curves("coin")
-    frame = curves.to_frame()
-    assert len(frame) == len(expected)
+    frame = curves.table()
+    assert isinstance(curves, Result) and len(frame) == len(expected)
     assert (frame[["T00", "T01", "T10", "T11"]].sum(axis=1) == len(test)).all()
     np.testing.assert_allclose(frame["acc_M"], m_correct.mean())
     np.testing.assert_allclose(frame["acc_D"], run.d_correct[:, 0].mean(1))
-    assert run.table("coin").tolist() == ct.contingency_table(m_correct, run.d_correct[-1, 0]).tolist()
+    assert run.counts("coin").tolist() == ct.contingency_table(m_correct, run.d_correct[-1, 0]).tolist()
+    table = run.table()  # every recorded table of the run, one row per (M, seed, step)
+    assert list(table.columns) == ["M", "seed", "step", "epoch", "T00", "T01", "T10", "T11", "acc_D"]
+    assert len(table) == len(expected) and table.step.tolist() == run.steps.tolist()
+    np.testing.assert_allclose(table[["T00", "T01", "T10", "T11"]], frame[["T00", "T01", "T10", "T11"]])
+    np.testing.assert_allclose(table.acc_D, frame.acc_D)
 
 
 def test_tracker_with_many_seeds_records_step_zero_of_each_seed(small):
@@ -165,7 +173,9 @@ def test_tracker_with_many_seeds_records_step_zero_of_each_seed(small):
         return lk.models.MLP(train.input_shape, 10, hidden=(16,))
 
     tracker = ct.ContingencyTracker(test, {"M": m_correct}, dense_steps=3, n_sparse=2)
-    ens, _, run = ct.track(build, train, tracker, seeds=[0, 1, 2], epochs=1, batch_size=256)
+    run = ct.track(build, train, tracker, seeds=[0, 1, 2], epochs=1, batch_size=256)
+    ens = run.model
+    assert isinstance(ens, lk.Ensemble) and run.history.steps == run.total_steps
     assert run.d_correct.shape[1:] == (3, len(test)) and run.n_seeds == 3
     for i, s in enumerate([0, 1, 2]):  # step 0 is each seed's own initial model
         lk.seed_everything(s)
@@ -177,6 +187,11 @@ def test_tracker_with_many_seeds_records_step_zero_of_each_seed(small):
     c = run.curves("M")
     assert c.rates.r_plus[-1] == pytest.approx(per_seed.r_plus.mean())
     assert c.tables[-1].sum() == pytest.approx(len(test))
+    table = run.table()  # seed by seed: each seed's counts at every recorded step
+    assert len(table) == 3 * len(run.steps) and table.seed.tolist() == np.repeat([0, 1, 2], len(run.steps)).tolist()
+    last = table[table.step == run.steps[-1]]
+    assert last[["T00", "T01", "T10", "T11"]].to_numpy().reshape(3, 2, 2).tolist() == [
+        run.counts("M", seed=k).tolist() for k in range(3)]
 
 
 def _peaked_correctness(n_steps, peak_at, n=400):
@@ -228,8 +243,8 @@ def test_curves_of_one_seed(small):
     train, _, test = small
     m_correct = np.arange(len(test)) % 3 > 0
     tracker = ct.ContingencyTracker(test, {"M": m_correct}, dense_steps=3, n_sparse=2)
-    _, _, run = ct.track(lambda: lk.models.MLP(train.input_shape, 10, hidden=(16,)), train, tracker, seeds=[0, 1],
-                         epochs=1, batch_size=256)
+    run = ct.track(lambda: lk.models.MLP(train.input_shape, 10, hidden=(16,)), train, tracker, seeds=[0, 1],
+                   epochs=1, batch_size=256)
     for k in range(2):
         one = run.curves("M", seed=k)
         assert one.n_seeds == 1
@@ -283,7 +298,7 @@ def test_learned_step_cells_and_view():
     assert {k: v.tolist() for k, v in cells.items()} == {"00": [2], "01": [], "10": [3], "11": [0, 1]}
     view = ct.contingency_view(run, "M", step=3, per_cell=1)
     assert view.step == 2 and view.epoch == pytest.approx(0.4)
-    assert view.table.tolist() == [[1, 0], [1, 2]]
+    assert view.counts.tolist() == [[1, 0], [1, 2]]
     assert len(view.examples["11"]) == 1 and view.examples["11"][0] in (0, 1)
     assert len(view.examples["01"]) == 0
     s = run.curves("M").summary()
@@ -293,6 +308,21 @@ def test_learned_step_cells_and_view():
     with pytest.raises(ValueError, match="seed index"):
         ct.contingency_view(run, "M", seed=1)
 
+
+
+def test_the_run_table_and_the_easiness_table():
+    run = _fake_run()
+    table = run.table()
+    assert len(table) == 5 and table.M.unique().tolist() == ["M"] and table.seed.tolist() == [0] * 5
+    assert table[["T00", "T01", "T10", "T11"]].iloc[2].tolist() == run.counts("M", step=2).ravel().tolist()
+    np.testing.assert_allclose(table.acc_D, run.d_correct[:, 0].mean(1))
+    np.testing.assert_allclose(table.epoch, run.epochs)
+    assert list(dataclasses.replace(run, m_correct={}).table().columns) == ["seed", "step", "epoch", "acc_D"]
+    easy = ct.easiness_table(run, "M")
+    assert isinstance(easy, ct.Easiness) and len(easy) == 4
+    frame = easy.table()
+    assert list(frame.columns) == ["m_correct", "learned_step"]  # no margin: this M is a boolean vector
+    assert frame.learned_step.tolist() == [10, 2, 5, math.inf] and frame.m_correct.tolist() == [True, True, False, False]
 
 def test_class_balanced_curves():
     # classes 0 and 1; M right on examples 0, 1 (class 0) and 3 (class 1), wrong on 2 (class 0) and 4, 5 (class 1)
@@ -424,7 +454,7 @@ def test_plots_and_widget(small):
     step_box.value = 2  # redraws without error
     m_box.value = "other"
     assert widget.view.m_name == "other" and widget.view.step == 2
-    assert widget.view.table.tolist() == run2.table("other", step=2).tolist()
+    assert widget.view.counts.tolist() == run2.counts("other", step=2).tolist()
     plt.close("all")
     with pytest.raises(ValueError, match="runs is empty"):
         ct.contingency_widget({}, images)

@@ -12,6 +12,7 @@ import torch.nn.functional as F
 
 import labkit as lk
 from labkit import difficulty as dif
+from labkit.results import Result
 
 EPOCHS, BATCH, EARLY, K = 4, 16, 1, 5
 
@@ -190,6 +191,7 @@ def test_all_seeds_at_once_agree_with_one_at_a_time(computed):
 def test_table_has_seed_mean_and_spread(computed):
     sequential, _, _ = computed
     table = sequential.table()
+    assert isinstance(sequential, Result)
     assert len(table) == 70 and table.index.name == "example"
     for score in dif.SCORES:
         np.testing.assert_allclose(table[score], sequential.per_seed[score].mean(0))
@@ -396,7 +398,10 @@ def test_fit_subsets_trains_batchnorm_models_one_at_a_time(tiny):
 def test_data_diet_rows(tiny):
     test = lk.data.load_digits().subset(torch.arange(1500, 1797))
     h = np.arange(70, dtype=float)
-    df = dif.data_diet(build_mlp(tiny), tiny, test, h, fractions=(0.5,), seeds=[0, 1], steps=20, batch_size=16)
+    diet = dif.data_diet(build_mlp(tiny), tiny, test, h, fractions=(0.5,), seeds=[0, 1], steps=20, batch_size=16)
+    assert isinstance(diet, dif.DataDiet) and len(diet) == 4
+    df = diet.table()
+    assert list(df.columns) == ["strategy", "kept", "n_train", "accuracy", "accuracy_std", "accuracies"]
     assert list(df.strategy) == ["all", "drop easiest", "drop hardest", "random"]
     assert list(df.n_train) == [70, 35, 35, 35]
     assert df.accuracy.between(0, 1).all() and (df.accuracy_std >= 0).all()
@@ -413,7 +418,10 @@ def test_seed_agreement_rises_with_more_runs_on_noisy_copies():
     rng = np.random.default_rng(0)
     truth = rng.normal(size=400)
     runs = truth + rng.normal(scale=1.5, size=(10, 400))
-    df = dif.seed_agreement(runs, n_reference=5, n_draws=10)
+    agreement = dif.seed_agreement(runs, n_reference=5, n_draws=10)
+    assert isinstance(agreement, dif.SeedAgreement)
+    df = agreement.table()
+    assert list(df.columns) == ["runs_averaged", "spearman_mean", "spearman_std"]
     assert list(df.runs_averaged) == [1, 2, 3, 4, 5]
     assert df.spearman_mean.is_monotonic_increasing
     assert df.spearman_mean.iloc[-1] > df.spearman_mean.iloc[0] + 0.1
@@ -430,9 +438,14 @@ def test_architecture_probe_separates_different_and_not_identical_sources():
     A = base + rng.normal(scale=0.5, size=(12, 300))
     B = base + shift + rng.normal(scale=0.5, size=(12, 300))
     res = dif.architecture_probe(A, B, n_examples=8, folds=3)
-    assert res["accuracy"] == 1.0 and set(res["examples"]) == set(chosen)
+    assert res.accuracy == 1.0 and set(res.examples) == set(chosen)
+    assert len(res.random_examples) == 8 and res.n_eval_runs == 12  # 6 evaluation runs of each
+    table = res.table()
+    assert list(table.index) == ["largest rank difference", "random"]
+    assert table.accuracy.tolist() == [res.accuracy, res.accuracy_random_examples]
+    assert table.n_examples.tolist() == [8, 8] and (table.n_eval_runs == 12).all()
     same = dif.architecture_probe(A, base + rng.normal(scale=0.5, size=(12, 300)), n_examples=8, folds=3)
-    assert same["accuracy"] < 0.9
+    assert same.accuracy < 0.9
     d = dif.architecture_disagreement(A, B)
     assert set(np.argsort(d)[:8]) == set(chosen)  # harder for B: negative
 
@@ -483,3 +496,18 @@ def test_the_examples_view_and_widget(tiny, computed):
     assert box.children and box.view.slice == "hardest"
     box.children[1].value = "easiest"
     assert box.view.slice == "easiest" and list(box.view.rows.index) == list(dif.examples_view(table, "el2n", "easiest", 4).rows.index)
+
+
+def test_the_seed_agreement_and_diet_plots_take_their_results():
+    import matplotlib
+    matplotlib.use("Agg")
+
+    agreement = dif.SeedAgreement(pd.DataFrame({"runs_averaged": [1, 2], "spearman_mean": [0.5, 0.7],
+                                                "spearman_std": [0.1, 0.05]}))
+    ax = dif.plot_seed_agreement({"loss": agreement, "el2n": agreement.table()})
+    assert len(ax.lines) >= 2 and ax.get_legend_handles_labels()[1] == ["loss", "el2n"]
+    diet = dif.DataDiet(pd.DataFrame({"strategy": ["all", "random", "random"], "kept": [1.0, 0.5, 0.9],
+                                      "n_train": [10, 5, 9], "accuracy": [0.9, 0.7, 0.85],
+                                      "accuracy_std": [0.0, 0.01, 0.02], "accuracies": [[0.9], [0.7], [0.85]]}))
+    ax = dif.plot_data_diet(diet)
+    assert ax.get_legend_handles_labels()[1] == ["random"]

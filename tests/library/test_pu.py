@@ -48,7 +48,9 @@ def test_is_a_scikit_learn_estimator():
     model = pu.ElkanNotoClassifier(LogisticRegression(), hold_out=0.2, random_state=3)
     copy = clone(model)
     assert copy.get_params()["hold_out"] == 0.2 and copy.get_params()["random_state"] == 3
-    X, y = pu.gaussian_classes(600, 4.0, seed=0)
+    data = pu.gaussian_classes(600, 4.0, seed=0)
+    X, y = data.X, data.y
+    assert list(data.table().columns) == ["x0", "x1", "y"] and len(data.table()) == 600
     s = pu.label_scar(y, 0.5, seed=0)
     a = model.fit(X, s).c_
     assert clone(model).fit(X, s).c_ == a  # the same split and fit from the same parameters
@@ -72,7 +74,8 @@ def test_bad_labels_give_clear_errors():
 
 
 def test_labelling_schemes():
-    X, y = pu.gaussian_classes(20000, 4.0, seed=0)
+    data = pu.gaussian_classes(20000, 4.0, seed=0)
+    X, y = data.X, data.y
     s = pu.label_scar(y, 0.3, seed=0)
     assert (s[y == 0] == 0).all() and s[y == 1].mean() == pytest.approx(0.3, abs=0.02)
     sx = pu.label_by_x(X, y, 0.3, seed=0)
@@ -85,15 +88,22 @@ def test_labelling_schemes():
 
 def test_c_estimate_is_close_on_separated_classes():
     out = pu.c_sweep([0.3, 0.7], separation=6.0, seeds=[0], n=3000)
-    assert np.abs(out["e1"][:, 0] - np.array([0.3, 0.7])).max() < 0.04
-    assert out["e1"].shape == (2, 1) and (out["e3"] >= out["e1"]).all()
+    assert np.abs(out.e1[:, 0] - np.array([0.3, 0.7])).max() < 0.04
+    assert out.e1.shape == (2, 1) and (out.e3 >= out.e1).all()
+    table = out.table()
+    assert list(table.columns) == ["c", "seed", "e1", "e2", "e3", "labelled"] and list(table.c) == [0.3, 0.7]
+    assert (table.e1.to_numpy() == out.e1[:, 0]).all() and (table.labelled.to_numpy() == out.labelled[:, 0]).all()
 
 
 def test_naive_vs_corrected_and_near_copies():
-    X, y = pu.gaussian_classes(3000, 4.0, seed=0)
-    Xt, yt = pu.gaussian_classes(3000, 4.0, seed=1)
-    out = pu.naive_vs_corrected(X, pu.label_scar(y, 0.4, seed=0), Xt, yt)
-    assert out["corrected"]["accuracy"] > out["naive"]["accuracy"] + 0.1
-    assert out["naive"]["predicted_positive"] < out["corrected"]["predicted_positive"]
+    train, test = pu.gaussian_classes(3000, 4.0, seed=0), pu.gaussian_classes(3000, 4.0, seed=1)
+    out = pu.naive_vs_corrected(train.X, pu.label_scar(train.y, 0.4, seed=0), test.X, test.y)
+    assert out.corrected["accuracy"] > out.naive["accuracy"] + 0.1
+    assert out.naive["predicted_positive"] < out.corrected["predicted_positive"]
+    assert out.true_positive_rate == pytest.approx(test.y.mean()) and 0 < out.c < 1
+    table = out.table()
+    assert list(table.index) == ["naive", "corrected"] and table.loc["corrected", "accuracy"] == out.corrected["accuracy"]
+    assert (table.c == out.c).all()
+    X = train.X
     Z = pu.near_copies(X, copies=3)
     assert Z.shape == (3000, 5) and np.corrcoef(Z[:, 0], Z[:, 4])[0, 1] > 0.99

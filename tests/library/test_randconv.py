@@ -90,8 +90,10 @@ def test_bad_inputs_say_what_is_wrong():
 
 def test_pipeline_separates_an_easy_problem():
     train, _, test = lk.data.make_cbf(n_train=60, n_test=90, seed=1)
-    rows = rc.accuracy_by_kernels(train, test, [200], random_state=0)
-    assert rows[0]["accuracy"] > 0.9 and rows[0]["transform s"] > 0
+    sweep = rc.accuracy_by_kernels(train, test, [200], random_state=0)
+    rows = sweep.table()
+    assert isinstance(sweep, rc.KernelSweep) and list(rows.columns) == ["kernels", "accuracy", "transform s", "examples"]
+    assert rows["accuracy"][0] > 0.9 and rows["transform s"][0] > 0
 
 
 def test_cbf_follows_its_formula():
@@ -110,9 +112,11 @@ def test_cbf_follows_its_formula():
 
 def test_pooling_ablation_fits_each_pooling_on_the_same_kernels():
     train, _, test = lk.data.make_cbf(n_train=60, n_test=120, seed=0)
-    rows = rc.pooling_ablation(train, test, n_kernels=50, seeds=[3, 4])
-    assert [(r["seed"], r["pooling"]) for r in rows] == [(s, p) for s in (3, 4) for p in ("ppv", "max", "ppv + max")]
-    both = rc.accuracy_by_kernels(train, test, [50], random_state=3)[0]["accuracy"]
-    assert rows[2]["accuracy"] == pytest.approx(both)  # "ppv + max" is the usual pipeline
-    ppv = rc.accuracy_by_kernels(train, test, [50], random_state=3, pooling=("ppv",))[0]["accuracy"]
-    assert rows[0]["accuracy"] == pytest.approx(ppv)
+    ablation = rc.pooling_ablation(train, test, n_kernels=50, seeds=[3, 4])
+    rows = ablation.table()
+    assert isinstance(ablation, rc.PoolingAblation) and list(rows.columns) == ["seed", "pooling", "accuracy"]
+    assert list(zip(rows["seed"], rows["pooling"])) == [(s, p) for s in (3, 4) for p in ("ppv", "max", "ppv + max")]
+    both = rc.accuracy_by_kernels(train, test, [50], random_state=3).rows["accuracy"][0]
+    assert rows["accuracy"][2] == pytest.approx(both)  # "ppv + max" is the usual pipeline
+    ppv = rc.accuracy_by_kernels(train, test, [50], random_state=3, pooling=("ppv",)).rows["accuracy"][0]
+    assert rows["accuracy"][0] == pytest.approx(ppv)

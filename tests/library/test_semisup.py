@@ -21,7 +21,9 @@ def test_hide_labels_keeps_per_class_labels():
 
 
 def test_bars_cut_dense_clusters():
-    X, y = semisup.make_bars(400, seed=0)
+    bars = semisup.make_bars(400, seed=0)
+    X, y = bars.X, bars.y
+    assert list(bars.table().columns) == ["x0", "x1", "y"] and len(bars.table()) == 400
     assert set(np.unique(y)) == {0, 1} and (y == (X[:, 0] > 0)).all()
     assert np.abs(np.abs(X[:, 1]) - 1).max() < 0.5  # two bars at y = ±1
 
@@ -34,7 +36,8 @@ def test_self_training_uses_estimator_and_checks_it():
 
 
 def test_fit_partial_gives_supervised_models_only_the_labels():
-    X, y = semisup.make_moons_arrays(100, seed=0)
+    moons = semisup.make_moons_arrays(100, seed=0)
+    X, y = moons.X, moons.y
     yp = semisup.hide_labels(y, 2, seed=0)
     sup = semisup.fit_partial(LogisticRegression(), X, yp)
     direct = LogisticRegression().fit(X[yp >= 0], yp[yp >= 0])
@@ -51,7 +54,11 @@ def test_label_spreading_beats_supervised_on_moons_over_seeds():
     acc = semisup.compare_on(lambda n, s: semisup.make_moons_arrays(n, seed=s),
                              {"supervised": SVC(gamma=1.0), "spreading": semisup.label_spreading(gamma=20)},
                              per_class=3, seeds=range(4), n=200, n_test=300)
-    assert acc["spreading"].mean() > acc["supervised"].mean() + 0.05
+    assert acc.seeds == [0, 1, 2, 3] and acc.accuracy["spreading"].shape == (4,)
+    assert acc.accuracy["spreading"].mean() > acc.accuracy["supervised"].mean() + 0.05
+    table = acc.table()
+    assert list(table.columns) == ["model", "seed", "accuracy"] and len(table) == 8
+    assert (table[table.model == "spreading"].accuracy.to_numpy() == acc.accuracy["spreading"]).all()
 
 
 def test_pseudo_label_runs_every_threshold():
@@ -65,6 +72,9 @@ def test_pseudo_label_runs_every_threshold():
     # no pseudo-labels: the retrained network is the teacher itself (same pool, same seed)
     assert np.allclose(run.accuracy[2], run.teacher)
     assert np.isnan(run.val_accuracy).all()
+    table = run.table()
+    assert len(table) == 6 and list(table.columns[:3]) == ["threshold", "seed", "added"]
+    assert (table.accuracy.to_numpy() == run.accuracy.ravel()).all() and (table.seed.to_numpy() == [0, 1] * 3).all()
     with pytest.raises(ValueError, match="no validation split"):
         run.chosen()
 

@@ -9,6 +9,7 @@ import torch
 
 import labkit as lk
 from labkit import shortcuts as sc
+from labkit.results import Result
 
 
 @pytest.fixture(scope="module")
@@ -19,9 +20,9 @@ def digits():
 @pytest.fixture(scope="module")
 def paired(digits):
     train, test = digits
-    clean, skewed = sc.paired_shortcut_data(train, "patch", p=1.0, seed=0)
+    pair = sc.paired_shortcut_data(train, "patch", p=1.0, seed=0)
     test_clean = lk.data.shortcut_ood(test, "patch", "shuffle", seed=1)
-    return clean, skewed, test_clean
+    return pair.clean, pair.skewed, test_clean
 
 
 # ---------------------------------------------------------------------------------------------
@@ -42,7 +43,9 @@ def test_fully_connected_net_takes_the_location_shortcut():
     r = sc.stars_moons_experiment("fc", size=32, n_train=500, n_test=300, hidden=(256, 256), epochs=5)
     assert r.train_acc >= 0.95 and r.iid_acc >= 0.95
     assert r.ood_acc <= 0.65, r
-    assert set(r.as_dict()) == {"arch", "rule", "train_acc", "iid_acc", "ood_acc", "seconds"}
+    row = r.table()
+    assert list(row.columns) == ["arch", "rule", "train_acc", "iid_acc", "ood_acc", "seconds"] and len(row) == 1
+    assert row.loc[0, "ood_acc"] == r.ood_acc and isinstance(r, Result)
 
 
 def test_stars_moons_rejects_bad_rule():
@@ -97,8 +100,9 @@ def test_full_scale_offline_says_what_to_do(tmp_path, monkeypatch):
 def test_ood_accuracy_falls_as_the_cue_gets_stronger(digits):
     train, test = digits
     sweep = sc.shortcut_sweep(train, test, ps=[0.0, 1.0], kind="patch", model="mlp", epochs=4)
-    assert list(sweep.columns) == ["p", "seed", "train_acc", "iid_acc", "ood_shuffle_acc", "ood_remove_acc"]
-    at = sweep.set_index("p")
+    assert isinstance(sweep, sc.ShortcutSweep) and len(sweep) == 2
+    assert list(sweep.table().columns) == ["p", "seed", "train_acc", "iid_acc", "ood_shuffle_acc", "ood_remove_acc"]
+    at = sweep.table().set_index("p")
     assert at.loc[1.0, "iid_acc"] >= 0.95  # the cue makes the i.i.d. test easy ...
     assert at.loc[1.0, "ood_shuffle_acc"] < at.loc[0.0, "ood_shuffle_acc"] - 0.3  # ... and the o.o.d. test hard
 
@@ -117,7 +121,8 @@ def test_sweep_checks_its_inputs(digits):
 
 def test_paired_data_differ_only_in_the_cue(digits):
     train, _ = digits
-    clean, skewed = sc.paired_shortcut_data(train, "patch", p=0.7, seed=4)
+    pair = sc.paired_shortcut_data(train, "patch", p=0.7, seed=4)
+    clean, skewed = pair.clean, pair.skewed
     assert torch.equal(clean.y, skewed.y)
     # clean cues carry (almost) no label information; skewed ones mostly do
     assert clean.meta["cue_is_label"].float().mean() < 0.2
@@ -125,6 +130,9 @@ def test_paired_data_differ_only_in_the_cue(digits):
     same_cue = clean.meta["cue"] == skewed.meta["cue"]
     same_image = (clean.X == skewed.X).flatten(1).all(1)
     assert torch.equal(same_cue, same_image)
+    table = pair.table()  # one row per example: its label and the cue of each version
+    assert list(table.columns) == ["label", "clean_cue", "skewed_cue"] and len(table) == len(train)
+    assert (table.skewed_cue == table.label).to_numpy().tolist() == skewed.meta["cue_is_label"].tolist()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -176,7 +184,8 @@ def test_each_block_gets_the_gradient_of_its_own_source(paired):
 
 def test_batch_norm_statistics_follow_the_block_source(digits):
     train, _ = digits
-    clean, skewed = sc.paired_shortcut_data(train.subset(range(128)), "patch", p=1.0)
+    pair = sc.paired_shortcut_data(train.subset(range(128)), "patch", p=1.0)
+    clean, skewed = pair.clean, pair.skewed
     lk.seed_everything(2)
     init = lk.models.VGG(clean.input_shape, 10, widths=(4, 8))
     plan = [torch.arange(64)]
@@ -290,7 +299,8 @@ def test_pattern_reports_where_encoding_and_forgetting_sit():
 def test_localization_works_for_every_block_model(arch, digits):
     train, test = digits
     train, test = train.subset(range(256)), test.subset(range(128))
-    clean, skewed = sc.paired_shortcut_data(train, "patch", p=1.0)
+    pair = sc.paired_shortcut_data(train, "patch", p=1.0)
+    clean, skewed = pair.clean, pair.skewed
     test_clean = lk.data.shortcut_ood(test, "patch", "shuffle")
     shape = clean.input_shape
     build = {"mlp": lambda: lk.models.MLP(shape, 10, hidden=(32, 32)),
@@ -303,11 +313,13 @@ def test_localization_works_for_every_block_model(arch, digits):
     assert set(loc.accuracies) == set(sc.counterfactual_runs(blocks)) and len(loc.accuracies) == 2 + 2 * len(blocks)
     # the table is built from the measured runs and each column sums to the measured total drop
     total = loc.accuracies["all clean"] - loc.accuracies["all skewed"]
+    table = loc.table()
+    assert table.equals(loc.attribution) and list(table.index) == [*blocks, "interaction", "total drop"]
     for b in blocks:
-        assert loc.table.loc[b, "spurious_encoding"] == pytest.approx(loc.accuracies["all clean"] - loc.accuracies[f"only {b} skewed"])
-        assert loc.table.loc[b, "core_forgetting"] == pytest.approx(loc.accuracies[f"only {b} clean"] - loc.accuracies["all skewed"])
-    for col in loc.table.columns:
-        assert loc.table[col].drop("total drop").sum() == pytest.approx(total)
+        assert table.loc[b, "spurious_encoding"] == pytest.approx(loc.accuracies["all clean"] - loc.accuracies[f"only {b} skewed"])
+        assert table.loc[b, "core_forgetting"] == pytest.approx(loc.accuracies[f"only {b} clean"] - loc.accuracies["all skewed"])
+    for col in table.columns:
+        assert table[col].drop("total drop").sum() == pytest.approx(total)
 
 
 def test_localization_measures_a_real_drop_and_is_repeatable(paired):
@@ -321,16 +333,18 @@ def test_localization_measures_a_real_drop_and_is_repeatable(paired):
     assert list(shares.index) == [*loc.blocks, "interaction"]
     assert shares.sum().to_numpy() == pytest.approx([1.0, 1.0])
     assert shares.loc[loc.blocks[0], "spurious_encoding"] == pytest.approx(
-        loc.table.loc[loc.blocks[0], "spurious_encoding"] / loc.total_drop)
+        loc.attribution.loc[loc.blocks[0], "spurious_encoding"] / loc.total_drop)
 
 
 def test_mitigation_trial(paired):
     clean, skewed, test_clean = paired
     out = sc.mitigation_trial(_mlp(clean), clean, skewed, test_clean,
                               {"plain": {}, "freeze fc1": {"fc1": 0.0}}, iid_test=skewed, epochs=2)
-    assert list(out.index) == ["clean reference", "plain", "freeze fc1"]
-    assert list(out.columns) == ["clean_test_acc", "iid_acc"]
-    assert out.loc["clean reference", "clean_test_acc"] > out.loc["plain", "clean_test_acc"]
+    assert isinstance(out, sc.MitigationTrial) and len(out) == 3
+    table = out.table()
+    assert list(table.index) == ["clean reference", "plain", "freeze fc1"]
+    assert list(table.columns) == ["clean_test_acc", "iid_acc"]
+    assert table.loc["clean reference", "clean_test_acc"] > table.loc["plain", "clean_test_acc"]
     with pytest.raises(ValueError, match="variants is empty"):
         sc.mitigation_trial(_mlp(clean), clean, skewed, test_clean, {})
 
@@ -403,5 +417,22 @@ def test_the_stars_and_moons_bars_show_the_mean_and_range_over_seeds():
     heights = [round(b.get_height(), 4) for b in ax.patches]
     assert heights == [1.0, 0.92, 0.52, 1.0, 0.92, 0.81]  # fc then cnn: the mean over the three seeds
     assert any("(3 seeds)" in label for label in ax.get_legend_handles_labels()[1])
-    one = sc.plot_stars_moons([rows.iloc[0].to_dict()])  # a list of results still works
+    one = sc.plot_stars_moons([rows.iloc[0].to_dict()])  # a list of rows still works
     assert len(one.patches) == 3
+    run = sc.StarsMoonsResult("fc", 1.0, 1.0, 0.9, 0.5, 0.0, model=None)
+    assert len(sc.plot_stars_moons([run, run]).patches) == 3  # and so does a list of results
+
+
+def test_the_sweep_and_localization_plots_take_their_results():
+    import matplotlib
+    matplotlib.use("Agg")
+    import pandas as pd
+
+    rows = pd.DataFrame([{"p": p, "seed": s, "train_acc": 1.0, "iid_acc": 0.9, "ood_shuffle_acc": 0.8 - p / 2,
+                          "ood_remove_acc": 0.8 - p / 4} for p in (0.0, 1.0) for s in (0, 1)])
+    for sweep in (sc.ShortcutSweep(rows), rows):
+        ax = sc.plot_sweep(sweep)
+        assert len(ax.lines) == 3 and ax.lines[1].get_ydata().tolist() == pytest.approx([0.8, 0.3])
+    loc = _localization({"b1": 0.3, "b2": 0.1}, {"b1": 0.2, "b2": 0.2})
+    ax = sc.plot_localization(loc)
+    assert len(ax.patches) == 2 * 3  # two bars for each block and for the interaction

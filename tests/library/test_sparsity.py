@@ -1,5 +1,6 @@
 """labkit.sparsity: pruning masks against a direct global threshold, fine-tuning under masks,
-conv_as_dense against F.conv1d / F.conv2d, ReLU activity, storage counts, the widget, bad inputs."""
+conv_as_dense against F.conv1d / F.conv2d, ReLU activity, storage counts, the results' tables, the widget,
+bad inputs."""
 import matplotlib
 
 matplotlib.use("Agg")
@@ -80,22 +81,30 @@ def test_fine_tuning_keeps_pruned_weights_at_zero(digits):
     model = small_mlp()
     lk.fit(model, train, epochs=2, progress=False)
     masks = sp.global_magnitude_masks(model, 0.8)
-    pruned, acc = sp.prune_and_finetune(model, masks, train, test, epochs=2)
-    params = dict(pruned.named_parameters())
+    run = sp.prune_and_finetune(model, masks, train, test, epochs=2)
+    params = dict(run.model.named_parameters())
     for name, m in masks.items():
         assert (params[name][m == 0] == 0).all()
         assert (params[name][m == 1] != 0).any()
-    assert set(acc) == {"before", "after"}
-    rows = sp.iterative_curve(model, train, test, [0.5, 0.8], epochs=1)
-    assert [r["sparsity"] for r in rows] == [0.5, 0.8] and rows[1]["remaining"] < rows[0]["remaining"]
-    assert sp.max_sparsity_within(rows, 1.0, 0.01) in (0.0, 0.5, 0.8)
+    assert list(run.table().columns) == ["before", "after"] and run.table()["after"][0] == run.after
+    curve = sp.iterative_curve(model, train, test, [0.5, 0.8], epochs=1)
+    rows = curve.table()
+    assert isinstance(curve, sp.PruningCurve) and list(rows.columns) == ["sparsity", "remaining", "before", "after"]
+    assert rows["sparsity"].tolist() == [0.5, 0.8] and rows["remaining"][1] < rows["remaining"][0]
+    assert sp.max_sparsity_within(curve, 1.0, 0.01) in (0.0, 0.5, 0.8)
+    assert sp.max_sparsity_within(curve, 0.0, 0.01) == 0.8 and sp.max_sparsity_within(curve, 2.0, 0.01) == 0.0
+    channels = sp.channel_curve(model, train, test, [0.5], epochs=0)
+    assert isinstance(channels, sp.ChannelCurve)
+    assert list(channels.table().columns) == ["amount", "sparsity", "effective", "before", "after"]
 
 
 def test_lottery_ticket_returns_both_arms(digits):
     train, test = digits
     out = sp.lottery_ticket(lambda: small_mlp(), train, test, sparsity_target=0.8, rounds=2, epochs=1)
-    assert out["sparsity"] == pytest.approx(0.8, abs=0.01)
-    assert 0 <= out["ticket"] <= 1 and 0 <= out["random reinit"] <= 1
+    assert out.sparsity == pytest.approx(0.8, abs=0.01) and sp.sparsity(out.masks) == out.sparsity
+    assert 0 <= out.ticket <= 1 and 0 <= out.random_reinit <= 1
+    assert out.table().to_dict("records") == [{"sparsity": out.sparsity, "dense": out.dense, "ticket": out.ticket,
+                                               "random_reinit": out.random_reinit}]
 
 
 def test_pruning_bad_inputs_say_what_is_wrong():
@@ -200,8 +209,19 @@ def test_relu_activity_against_a_direct_count():
         assert stats.inactive[name] == pytest.approx(off.float().mean().item(), abs=1e-6)
         torch.testing.assert_close(stats.per_example[name], off.float().mean(1))
         assert stats.dead[name] == pytest.approx(off.all(0).float().mean().item())
+    rows = stats.table()  # one row per activation layer
+    assert rows["layer"].tolist() == list(stats.inactive) and rows["dead"].tolist() == list(stats.dead.values())
     sp.set_biases(model, -100.0)
     assert sp.relu_activity(model, X).dead_overall == 1.0
+
+
+def test_dying_relu_run_returns_its_numbers_and_the_model(digits):
+    train, _ = digits
+    run = sp.dying_relu_run(lambda: small_mlp(), train, lr=1e-3, epochs=1, bias=-100.0, progress=False)
+    assert run.dead_before == 1.0 and run.bias == -100.0 and isinstance(run.model, nn.Module)
+    assert list(run.table().columns) == ["lr", "bias", "dead_before", "dead", "inactive", "final_loss"]
+    ax = sp.plot_dead_units([run, run])
+    assert len(ax.lines) == 1
 
 
 def test_relu_activity_bad_inputs():
@@ -226,9 +246,12 @@ def test_storage_bytes_by_hand():
 
 
 def test_matmul_times_rows():
-    rows = sp.matmul_times(64, [0.0, 0.9], batch=4, repeats=1)
-    assert [r["sparsity"] for r in rows] == [0.0, 0.9]
-    assert all(r["dense s"] > 0 and r["torch csr s"] > 0 for r in rows)
+    times = sp.matmul_times(64, [0.0, 0.9], batch=4, repeats=1)
+    rows = times.table()
+    assert isinstance(times, sp.MatmulTimes) and rows["sparsity"].tolist() == [0.0, 0.9]
+    assert (rows["dense s"] > 0).all() and (rows["torch csr s"] > 0).all()
+    assert rows["dense bytes"].tolist() == [4 * 64 * 64] * 2
+    assert len(sp.plot_times(times).lines) == 4
 
 
 def test_pruning_view_is_pure_and_the_widget_builds(digits):
@@ -260,11 +283,17 @@ def test_effective_sparsity_counts_what_a_removed_unit_takes_with_it():
 
 
 def test_mean_curve_averages_matching_rows_and_refuses_mismatched_runs():
-    a = [{"sparsity": 0.5, "after": 0.9}, {"sparsity": 0.9, "after": 0.7}]
-    b = [{"sparsity": 0.5, "after": 0.8}, {"sparsity": 0.9, "after": 0.5}]
-    assert sp.mean_curve([a, b]) == [{"sparsity": 0.5, "after": pytest.approx(0.85)},
-                                     {"sparsity": 0.9, "after": pytest.approx(0.6)}]
+    a = sp.PruningCurve([{"sparsity": 0.5, "after": 0.9}, {"sparsity": 0.9, "after": 0.7}])
+    b = sp.PruningCurve([{"sparsity": 0.5, "after": 0.8}, {"sparsity": 0.9, "after": 0.5}])
+    mean = sp.mean_curve([a, b])
+    assert isinstance(mean, sp.PruningCurve)
+    assert mean.table().to_dict("records") == [{"sparsity": 0.5, "after": pytest.approx(0.85)},
+                                               {"sparsity": 0.9, "after": pytest.approx(0.6)}]
+    channels = sp.ChannelCurve([{"amount": 0.5, "after": 0.9}])
+    assert isinstance(sp.mean_curve([channels, channels], key="amount"), sp.ChannelCurve)
     with pytest.raises(ValueError, match="different sparsity"):
-        sp.mean_curve([a, b[:1]])
+        sp.mean_curve([a, sp.PruningCurve(b.rows[:1])])
     with pytest.raises(ValueError, match="empty"):
         sp.mean_curve([])
+    with pytest.raises(TypeError, match="pruning curves"):
+        sp.mean_curve([a.rows.to_dict("records")])

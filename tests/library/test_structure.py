@@ -2,6 +2,7 @@
 one package per lecture with its notebook, assignment and tests, small files, ``__all__``
 everywhere, and the lint rules of pyproject.toml."""
 import ast
+import dataclasses
 import shutil
 import subprocess
 import sys
@@ -140,6 +141,53 @@ def _returned_names(fn) -> set:
             if isinstance(r, ast.Return) and id(r) not in inner}
 
 
+NOT_EXPERIMENTS = ("plot_", "render_", "show_")
+BARE = {"dict", "list", "tuple"}
+RANDOM = {"seed", "seeds", "random_state"}
+
+
+def _result_classes(trees) -> set:
+    """The package's classes that are results: they derive from Result or Rows, or from one of them."""
+    bases = {c.name: {ast.unparse(b).split(".")[-1] for b in c.bases}
+             for tree in trees for c in _public(tree, ast.ClassDef).values()}
+    results, grew = {"Result", "Rows"}, True
+    while grew:
+        new = {name for name, base in bases.items() if base & results} - results
+        results, grew = results | new, bool(new)
+    return results
+
+
+def result_problems(key: str, files: dict) -> list:
+    """Experiments (functions that take a seed) return a Result; no public function returns a bare
+    dict, list or tuple, or leaves its return unannotated; a class with table() is a Result."""
+    trees = {name: ast.parse(text) for name, text in files.items()}
+    results, problems = _result_classes(trees.values()), []
+    for name, tree in trees.items():
+        for fn in _public(tree, ast.FunctionDef).values():
+            if fn.name.startswith(NOT_EXPERIMENTS) or fn.name.endswith(("_view", "_widget")):
+                continue
+            returns = ast.unparse(fn.returns) if fn.returns else ""
+            params = {a.arg for a in fn.args.args + fn.args.kwonlyargs}
+            if returns in {"", *BARE}:
+                problems.append(f"{key}/{name}: {fn.name} returns {returns or 'an unannotated value'}: "
+                                "annotate what it holds (dict[str, float], tuple[Data, Data]) or return a Result")
+            elif params & RANDOM and (returns.split("[")[0] in BARE | {"pd.DataFrame", "DataFrame"}
+                                      or (returns[:1].isupper() and returns not in results
+                                          and returns in {c for t in trees.values() for c in _public(t, ast.ClassDef)})):
+                problems.append(f"{key}/{name}: {fn.name} is an experiment (it takes a seed) and returns "
+                                f"{returns}: return a Result (labkit/results.py) whose table() is the DataFrame")
+        for cls in _public(tree, ast.ClassDef).values():
+            has_table = any(isinstance(n, ast.FunctionDef) and n.name == "table" for n in cls.body)
+            if cls.name in results and not has_table and not {ast.unparse(b) for b in cls.bases} & {"Rows"}:
+                problems.append(f"{key}/{name}: {cls.name} is a Result and must define table() -> pd.DataFrame")
+            if has_table and cls.name not in results:
+                problems.append(f"{key}/{name}: {cls.name} has table() but is not a Result: derive it from Result")
+            if any(isinstance(n, ast.AnnAssign) and ast.unparse(n.target) == "table" for n in cls.body):
+                problems.append(f"{key}/{name}: {cls.name} has a field named table; table() is the method "
+                                "every result has")
+    return problems
+
+
 def convention_problems(key: str, files: dict) -> list:
     """How the package ``key`` with these files (name -> source) breaks the convention."""
     problems = []
@@ -160,6 +208,7 @@ def convention_problems(key: str, files: dict) -> list:
             if not _returned_names(fn) <= {"ax", "axes"}:
                 problems.append(f"{key}/{name}: {fn.name} must return the axis it drew on (ax), "
                                 f"not {sorted(_returned_names(fn))}")
+    problems += result_problems(key, files)
     if "widget.py" in files:
         tree = ast.parse(files["widget.py"])
         functions, classes = _public(tree, ast.FunctionDef), _public(tree, ast.ClassDef)
@@ -191,6 +240,15 @@ def test_lecture_packages_follow_one_convention():
     assert with_widget == set(lk.LECTURES.values()), "every lecture has a widget"
 
 
+def test_every_result_gives_a_table():
+    from labkit.results import Result
+    found = [cls for key in lk.LECTURES for cls in vars(getattr(lk, key)).values()
+             if isinstance(cls, type) and issubclass(cls, Result)]
+    assert len({c.__module__.split(".")[1] for c in found}) == len(lk.LECTURES), "every lecture package has results"
+    assert not [c.__name__ for c in found if c.table is Result.table], "every result defines table()"
+    assert not [c.__name__ for c in found if not dataclasses.is_dataclass(c)], "every result is a dataclass"
+
+
 def test_the_convention_check_sees_each_problem():
     good = {"__init__.py": "from .plots import plot_x\n",
             "plots.py": "def plot_x(r, ax=None):\n    ax = ax or new()\n    return ax\n",
@@ -204,6 +262,21 @@ def test_the_convention_check_sees_each_problem():
     for plots, says in (("def plot_x(r):\n    return ax\n", "ax=None"),
                         ("def plot_x(r, ax=None):\n    return fig\n", "must return the axis")):
         assert says in " ".join(convention_problems("fake", {**good, "plots.py": plots}))
+    results = {"curves.py": ("@dataclass\nclass Curve(Rows):\n    pass\n"
+                             "@dataclass\nclass Run(Result):\n    a: int\n    def table(self):\n        return f\n"
+                             "def curve(model, seed=0) -> Curve:\n    return Curve(r)\n"
+                             "def masks(model) -> dict[str, torch.Tensor]:\n    return {}\n")}
+    assert convention_problems("fake", {**good, **results}) == []
+    for old, new, says in (("-> Curve", "-> list", "returns list"),
+                           ("-> dict[str, torch.Tensor]", "", "unannotated"),
+                           ("-> Curve", "-> pd.DataFrame", "is an experiment"),
+                           ("-> Curve", "-> dict[str, float]", "is an experiment"),
+                           ("(Rows)", "", "is an experiment"),
+                           ("    def table(self):\n        return f\n", "", "must define table()"),
+                           ("(Result)", "", "has table() but is not a Result"),
+                           ("    a: int\n", "    table: int\n", "field named table")):
+        text = results["curves.py"].replace(old, new)
+        assert says in " ".join(convention_problems("fake", {**good, "curves.py": text})), old
     for old, new, says in (("-> PruningView", "-> tuple", "pruning_view(...) -> PruningView"),
                            ("@dataclass\n", "", "must be a dataclass"),
                            ("def render_pruning", "def draw_pruning", "render_pruning"),
