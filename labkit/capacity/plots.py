@@ -72,16 +72,16 @@ def plot_subspace(sweeps: dict, ax=None):
     return ax
 
 
-def plot_layer_robustness(tables: dict, ax=None):
+def plot_layer_robustness(results: dict, ax=None):
     """One heatmap per :class:`LayerRobustness` (label -> result): accuracy after each reset, on the
-    axes ``ax`` (one per table; a new row of them when None). Returns the axes."""
+    axes ``ax`` (one per result; a new row of them when None). Returns the axes."""
     if ax is None:
-        ax = plt.subplots(1, len(tables), figsize=(4.5 * len(tables), 3.2), squeeze=False)[1][0]
+        ax = plt.subplots(1, len(results), figsize=(4.5 * len(results), 3.2), squeeze=False)[1][0]
     axes = np.atleast_1d(ax)
-    if len(axes) != len(tables):
-        raise ValueError(f"ax has {len(axes)} axes for {len(tables)} tables; pass one axis per table")
+    if len(axes) != len(results):
+        raise ValueError(f"ax has {len(axes)} axes for {len(results)} results; pass one axis per result")
     fig = axes[0].figure
-    for ax, (label, r) in zip(axes, tables.items()):
+    for ax, (label, r) in zip(axes, results.items()):
         values = r.accuracy.to_numpy()
         im = ax.imshow(values, vmin=r.chance, vmax=r.trained, cmap="viridis", aspect="auto")
         for (i, j), v in np.ndenumerate(values):
