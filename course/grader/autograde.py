@@ -157,8 +157,11 @@ def job_count(requested: int | None, memory_limit: int, available: int, machine_
     return requested
 
 
-def _config(app, section: str, name: str, default):
-    return app.config[section][name] if name in app.config.get(section, {}) else default
+def _setting(cls, app, name: str):
+    """``cls``'s setting ``name`` as the app's configuration makes it: from nbgrader_config.py or the
+    command line (where traitlets keeps the text until a class reads it), the parent classes'
+    sections included, else the class's default."""
+    return getattr(cls(config=app.config), name)
 
 
 def compute_reference(app, assignment: str) -> None:
@@ -212,6 +215,9 @@ def autograde(assignment: str, *, patterns=("*",), force=False, jobs=None, shard
     """Grade ``assignment``'s submissions; see the module's docstring. Returns the :class:`Report`."""
     from nbgrader.api import Gradebook
 
+    from .execute import GuardedExecute
+    from .sandbox import SandboxKernelManager
+
     app = load_app(assignment, list(overrides))
     cd = app.coursedir
     course = Path(cd.root)
@@ -222,7 +228,7 @@ def autograde(assignment: str, *, patterns=("*",), force=False, jobs=None, shard
     report = Report(assignment, empty=shard_of(empty, shard))
     todo = [s for s in chosen if needs_grading(cd, assignment, s, force)]
     report.skipped = [s for s in chosen if s not in todo]
-    report.jobs = job_count(jobs, _config(app, "SandboxKernelManager", "memory_limit", 6 * 2**30),
+    report.jobs = job_count(jobs, _setting(SandboxKernelManager, app, "memory_limit"),
                             memory_available(), cores())
     start = time.perf_counter()
     if shard is None:
@@ -238,8 +244,8 @@ def autograde(assignment: str, *, patterns=("*",), force=False, jobs=None, shard
         if todo:
             compute_reference(app, assignment)
         template = snapshot(cd.db_url, out / "template.db")
-        limit = notebooks * (_config(app, "GuardedExecute", "notebook_timeout", 600)
-                             + _config(app, "Execute", "startup_timeout", 120)) + 300
+        limit = notebooks * (_setting(GuardedExecute, app, "notebook_timeout")
+                             + _setting(GuardedExecute, app, "startup_timeout")) + 300
         pool = Pool(course, [assignment, str(template), str(graded), *overrides], report.jobs, limit, out)
         progress = Progress(len(todo), assignment, stream)
         gb = None if shard is not None else Gradebook(writer_url(cd.db_url), cd.course_id)

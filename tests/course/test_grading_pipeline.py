@@ -250,6 +250,38 @@ def _killed(a: str, kind: str, base: Path, cache: Path) -> dict:
     return seen
 
 
+# The CPU limit and the whole-notebook cap, set small enough to fire within seconds (the course's
+# 900 s and 600 s would cost the suite many minutes), in a batch of their own with a good submission.
+SMALL_CPU, SMALL_CAP = 10, 40  # CPU seconds per notebook; seconds per notebook
+BURNS_CPU = "while True:  # burns CPU until the kernel's CPU limit kills it\n    pass"
+NAPS = 25  # seconds each of two cells sleeps: the first fits in the cap, the second runs past it
+
+
+def _small_limits(a: str, kind: str, base: Path, cache: Path) -> dict:
+    """``burns_cpu`` loops before its last answer until the CPU limit kills the kernel; ``outlasts``
+    sleeps through the notebook's cap before it; ``solution`` is graded beside them (two at a time).
+    Returns what grading left and how long it took."""
+    with _generate_lock:
+        course = ScratchCourse(base / f"{a}-{kind}", [a], cache_dir=cache)
+    nbks = subs.notebooks(a, exercises=course.root / "release", source=course.root / "source")
+    for nbk in nbks:
+        last = nbk.parts[-1].answer
+        subs.write_submission(course.root, a, "solution", nbk.name, nbk.solution())
+        subs.write_submission(course.root, a, "burns_cpu", nbk.name, subs.prepend(nbk.solution(), last, BURNS_CPU))
+        naps = nbk.solution()
+        at = next(i for i, c in enumerate(naps.cells) if subs.nbgrader_meta(c).get("grade_id") == last)
+        for _ in range(2):
+            naps.cells.insert(at, nbformat.v4.new_code_cell(f"import time\ntime.sleep({NAPS})"))
+        subs.write_submission(course.root, a, "outlasts", nbk.name, naps)
+    begin = time.monotonic()
+    code, _, log = course.grader("autograde", a, "--force", "--jobs=2", f"--GuardedExecute.timeout={CELL_TIMEOUT}",
+                                 f"--GuardedExecute.notebook_timeout={SMALL_CAP}",
+                                 f"--SandboxKernelManager.cpu_limit={SMALL_CPU}")
+    return {"code": code, "log": log, "seconds": time.monotonic() - begin, "grades": course.grades(a),
+            "course": course, "notebooks": nbks, "full": sum(n.autograded_points for n in nbks),
+            "last": sum(n.parts[-1].points for n in nbks)}
+
+
 def _workflow(course: ScratchCourse, a: str, nbks: list) -> dict:
     """The README's commands: import students, collect a loose notebook and an LMS zip with
     zip_collect, autograde, generate feedback, export grades. Returns what each step left."""
@@ -291,7 +323,7 @@ def graded(request, tmp_path_factory):
             if a == FIRST or FULL:
                 jobs.insert(0, (a, "machinery"))  # the longest job first
             if a == FIRST:
-                jobs += [(a, "parallel"), (a, "shards"), (a, "killed")]
+                jobs += [(a, "parallel"), (a, "shards"), (a, "killed"), (a, "small_limits")]
     base = tmp_path_factory.mktemp("grading")
     cache = tmp_path_factory.mktemp("grading-cache")
     global LISTENER
@@ -300,13 +332,15 @@ def graded(request, tmp_path_factory):
         listener.listen(64)
         LISTENER = listener.getsockname()
         pool = ThreadPoolExecutor(max_workers=2)
-        futures = {job: pool.submit(_killed if job[1] == "killed" else _grade, *job, base, cache) for job in jobs}
+        run = {"killed": _killed, "small_limits": _small_limits}
+        futures = {job: pool.submit(run.get(job[1], _grade), *job, base, cache) for job in jobs}
         yield futures
         pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _runs(graded, assignment) -> list:
-    return [f.result(timeout=3600) for (a, kind), f in graded.items() if a == assignment and kind != "killed"]
+    return [f.result(timeout=3600) for (a, kind), f in graded.items()
+            if a == assignment and kind not in ("killed", "small_limits")]
 
 
 def _run(graded, assignment, kind) -> Graded:
@@ -359,6 +393,13 @@ def _outputs(g, student, notebook):
     nb = nbformat.read(g.course.autograded(student, g.assignment, notebook), as_version=4)
     return "\n".join(o.get("text", "") if isinstance(o.get("text", ""), str) else "".join(o["text"])
                      for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
+
+
+def _errors(course: ScratchCourse, assignment: str, student: str, notebook: str) -> str:
+    """The errors in a graded notebook's outputs, one per line: name, then value."""
+    nb = nbformat.read(course.autograded(student, assignment, notebook), as_version=4)
+    return "\n".join(f"{o.get('ename')}: {o.get('evalue')}" for c in nb.cells if c.cell_type == "code"
+                     for o in c.get("outputs", []) if o.get("output_type") == "error")
 
 
 def test_snooping_submission_finds_nothing_of_the_instructor(graded):
@@ -451,6 +492,23 @@ def test_the_limits_fire_at_their_configured_values_and_grading_goes_on(graded):
             assert "fork refused" in text and number("forked") < _configured("process_limit"), text[-3000:]
         assert "disk full in /tmp" in text and number("filled /tmp") <= _configured("tmp_size") / 2**20
         assert "disk full in ." in text and number("filled work") <= _configured("work_size") / 2**20
+
+
+def test_the_cpu_limit_and_the_notebook_cap_fire_in_a_batch_and_grading_goes_on(graded):
+    """Under a small CPU limit and notebook cap: the CPU burner's kernel is killed at its limit, the
+    sleeper is stopped at the cap (not at the cell timeout), both keep the points of the parts before,
+    the solution graded beside them gets full marks, and the batch ends within its time."""
+    seen = _run(graded, FIRST, "small_limits")
+    assert seen["code"] == 0, seen["log"][-5000:]
+    partial = seen["full"] - seen["last"]
+    assert seen["grades"] == {"solution": seen["full"], "burns_cpu": partial, "outlasts": partial}, seen["log"][-5000:]
+    for nbk in seen["notebooks"]:
+        burnt, slept = (_errors(seen["course"], FIRST, s, nbk.name) for s in ("burns_cpu", "outlasts"))
+        # killed by the limit: without it the cell timeout would have interrupted the loop instead
+        assert "the kernel died" in burnt and "NotRun" in burnt and "CellTimeoutError" not in burnt, burnt
+        assert f"the notebook ran longer than {SMALL_CAP} s" in slept and "NotRun" in slept, slept
+    # two at a time: the sleeper in one lane, the burner then the solution in the other
+    assert seen["seconds"] < SMALL_CAP + 60, seen["seconds"]
 
 
 def test_grading_twice_gives_the_same_grades_and_nothing_stale(graded):

@@ -51,6 +51,25 @@ def test_jobs_default_to_the_cores_the_memory_allows():
         ag.job_count(0, 6 * GiB, 20 * GiB, 2)
 
 
+def test_settings_from_the_command_line_are_read_as_numbers():
+    """traitlets keeps a command-line value as text until a class reads it (this used to fail with a
+    TypeError when the notebook cap was given on the command line); a parent class's section counts."""
+    from types import SimpleNamespace
+
+    from traitlets.config import Config
+    from traitlets.config.loader import KVArgParseConfigLoader
+
+    from grader.execute import GuardedExecute
+    from grader.sandbox import SandboxKernelManager
+
+    argv = ["--GuardedExecute.notebook_timeout=40", "--Execute.startup_timeout=7", "--SandboxKernelManager.memory_limit=1024"]
+    app = SimpleNamespace(config=KVArgParseConfigLoader(argv).load_config())
+    assert ag._setting(GuardedExecute, app, "notebook_timeout") == 40
+    assert ag._setting(GuardedExecute, app, "startup_timeout") == 7
+    assert ag._setting(SandboxKernelManager, app, "memory_limit") == 1024
+    assert ag._setting(GuardedExecute, SimpleNamespace(config=Config()), "notebook_timeout") == 600
+
+
 def test_only_sqlite_gradebooks_are_graded_in_parallel():
     assert gradebook.sqlite_path("sqlite:////c/gradebook.db?timeout=5") == Path("/c/gradebook.db")
     assert gradebook.writer_url("sqlite:////c/g.db") == "sqlite:////c/g.db?timeout=60"
