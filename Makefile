@@ -33,12 +33,15 @@ lab: $(STAMP)
 
 # bubblewrap (grading sandbox) and Chromium (browser test): installed where this user can without a
 # password, else those tests are skipped with the command that enables them (tests/conftest.py)
-# The quick tests run one worker per core (pytest-xdist, an idle worker takes tests from a busy one); the slow ones then
-# run in one process, since each of them already keeps both cores busy (two kernels, two jobs).
+# Three runs: the quick tests one worker per core (pytest-xdist, an idle worker takes tests from a busy one); the
+# slow ones one file per worker (the grading pipeline keeps one busy while the browser, Colab and sandbox tests, which
+# wait on servers and installs, share the other); then the `timed` ones (the lectures at the class scale, checked
+# against their time budgets) in one process, with the machine to themselves.
 test: $(STAMP)
 	@tools/system-deps.sh
 	@status=0; $(BIN)/python -m pytest -m "not slow" -n auto --dist worksteal || status=$$?; \
-	$(BIN)/python -m pytest -m slow || status=$$?; exit $$status
+	$(BIN)/python -m pytest -m "slow and not timed" -n auto --dist loadfile || status=$$?; \
+	$(BIN)/python -m pytest -m "slow and timed" || status=$$?; exit $$status
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow" -n auto --dist worksteal

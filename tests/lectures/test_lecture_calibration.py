@@ -7,6 +7,8 @@ import pytest
 
 from notebook_runner import BASE_SEEDS, assert_claims_hold, assert_ran_cleanly, run_lecture_on_seeds
 
+# the class-scale run is timed against its budget: `make test` runs this module alone
+pytestmark = pytest.mark.timed
 LECTURE = Path(__file__).resolve().parents[2] / "lectures" / "L5_calibration.ipynb"
 CLAIMS = 25  # 4 overconfidence, 4 temperature scaling, 2 shift, 4 focal loss, 3 classical, 3 ECE, 4 chess, 1 slider
 

@@ -8,6 +8,8 @@ import pytest
 
 from notebook_runner import BASE_SEEDS, assert_claims_hold, assert_ran_cleanly, run_lecture_on_seeds
 
+# the class-scale run is timed against its budget: `make test` runs this module alone
+pytestmark = pytest.mark.timed
 LECTURE = Path(__file__).resolve().parents[2] / "lectures" / "L6_capacity.ipynb"
 # 3 double descent, 4 noise and ridge, 1 sample-wise, 2 width, 3 intrinsic dimension, 3 MIMO, 3 layers
 CLAIMS = 19

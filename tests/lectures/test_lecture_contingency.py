@@ -11,6 +11,8 @@ import pytest
 
 from notebook_runner import BASE_SEEDS, assert_claims_hold, assert_ran_cleanly, run_lecture_on_seeds
 
+# the class-scale run is timed against its budget: `make test` runs this module alone
+pytestmark = pytest.mark.timed
 LECTURE = Path(__file__).resolve().parents[2] / "lectures" / "L3_contingency.ipynb"
 # 3 the Ms, 2 the tracker, 5 the shape, 4 CNN against MLP, 1 each seed, 2 class bias, 2 balanced,
 # 3 R+ ahead, 2 T01, 3 easiness, 1 never learned

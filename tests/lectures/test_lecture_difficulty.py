@@ -9,6 +9,8 @@ import pytest
 
 from notebook_runner import BASE_SEEDS, assert_claims_hold, assert_ran_cleanly, run_lecture_on_seeds
 
+# the class-scale run is timed against its budget: `make test` runs this module alone
+pytestmark = pytest.mark.timed
 NOTEBOOK = Path(__file__).resolve().parents[2] / "lectures" / "L2_difficulty.ipynb"
 CLAIMS = 22  # 4 label errors, 3 AUROC, 4 correlations, 2 seed agreement, 2 diet, 2 architectures, 5 depth
 

@@ -9,6 +9,8 @@ import pytest
 
 from notebook_runner import BASE_SEEDS, assert_claims_hold, assert_ran_cleanly, run_lecture_on_seeds
 
+# the class-scale run is timed against its budget: `make test` runs this module alone
+pytestmark = pytest.mark.timed
 LECTURE = Path(__file__).resolve().parents[2] / "lectures" / "L4_few_labels.ipynb"
 # 4 active learning on digits (one on labels saved), 2 cold start, 2 MNIST-1D, 2 batches, 4 semi-supervised, 3 pseudo-labels,
 # 3 estimates of c, 2 naive/corrected, 3 what breaks the correction, 1 widget

@@ -9,6 +9,8 @@ import pytest
 
 from notebook_runner import BASE_SEEDS, assert_claims_hold, assert_ran_cleanly, run_lecture_on_seeds
 
+# the class-scale run is timed against its budget: `make test` runs this module alone
+pytestmark = pytest.mark.timed
 NOTEBOOK = Path(__file__).resolve().parents[2] / "lectures" / "L1_shortcuts.ipynb"
 CLAIMS = 22  # at class scale: 4 stars and moons, 5 cue strength, 3 per localized net (2), 2 pattern, 2 MLP, 2 CNN, 1 fix
 

@@ -7,6 +7,8 @@ import pytest
 
 from notebook_runner import BASE_SEEDS, assert_claims_hold, assert_ran_cleanly, run_lecture_on_seeds
 
+# the class-scale run is timed against its budget: `make test` runs this module alone
+pytestmark = pytest.mark.timed
 LECTURE = Path(__file__).resolve().parents[2] / "lectures" / "L7_sparsity.ipynb"
 CLAIMS = 21  # 5 pruning, 4 storage and time, 2 conv as dense, 5 ReLU, 2 pooling ablation, 3 random features
 
