@@ -3,7 +3,8 @@
 #   make test    the whole test suite (installs bubblewrap and Chromium first where it can: tools/system-deps.sh)
 #   make course  rebuild exercises/ and solutions/ from course/source and render the lectures
 #   make bench   speed comparisons against the plain PyTorch way
-#   make publish EDITION=../students REPO=https://github.com/ORG/REPO ASSIGNMENTS=00-warmup [SOLUTIONS=...]
+#   make book    the course as a website in _build/book/ (the lectures' class-scale runs; [REPO=https://github.com/ORG/REPO])
+#   make publish EDITION=../students REPO=https://github.com/ORG/REPO ASSIGNMENTS=00-warmup [SOLUTIONS=...] [BOOK=1]
 #                the student edition (course/README.md, "Releasing to students")
 PYTHON ?= python3
 VENV ?= .venv
@@ -15,7 +16,7 @@ PORT ?= 8888
 # the page `make lab` opens; JupyterLab's root is the repository, so lectures/ and exercises/ are both in reach
 LAB_OPEN ?= START_HERE.md
 
-.PHONY: setup lab test test-fast bench course publish clean
+.PHONY: setup lab test test-fast bench book course publish clean
 
 setup: $(STAMP)
 
@@ -49,6 +50,10 @@ test-fast: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
 
+# the lectures' runs from _build/executed/ where current (the lecture tests leave them there), else run here
+book: $(STAMP)
+	$(BIN)/python -m book $(if $(REPO),--repo "$(REPO)",)
+
 # exercises/ and solutions/ from course/source through nbgrader, then the lectures executed at the
 # smoke scale into rendered/ (course/README.md)
 course: $(STAMP)
@@ -58,7 +63,7 @@ publish: $(STAMP)
 	@test -n "$(EDITION)" -a -n "$(REPO)" -a -n "$(ASSIGNMENTS)" || \
 		{ echo "usage: make publish EDITION=DIR REPO=URL ASSIGNMENTS=A[,B] [SOLUTIONS=A[,B]]"; exit 2; }
 	cd course && PATH="$(CURDIR)/$(BIN):$$PATH" "$(CURDIR)/$(BIN)/python" -m grader publish "$(abspath $(EDITION))" \
-		--repo "$(REPO)" --assignments "$(ASSIGNMENTS)" $(if $(SOLUTIONS),--solutions "$(SOLUTIONS)",)
+		--repo "$(REPO)" --assignments "$(ASSIGNMENTS)" $(if $(SOLUTIONS),--solutions "$(SOLUTIONS)",) $(if $(BOOK),--book,)
 
 clean:
-	rm -rf $(VENV) .pytest_cache rendered
+	rm -rf $(VENV) .pytest_cache rendered _build

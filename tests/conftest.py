@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 import torch
 
-# tests/ (notebook_runner), tests/course/ (the grader's test fixtures) and course/ (the grader)
+# tests/ (notebook_runner), tests/course/ (the grader's test fixtures), course/ (the grader) and the root (book)
 HERE = Path(__file__).resolve().parent
-for path in (HERE, HERE / "course", HERE.parent / "course"):
+for path in (HERE, HERE / "course", HERE.parent / "course", HERE.parent):
     if str(path) not in sys.path:
         sys.path.insert(0, str(path))
 

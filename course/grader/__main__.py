@@ -57,6 +57,8 @@ def main(argv=None) -> int:
     pub.add_argument("--solutions", action="append", default=[], metavar="A[,B...]",
                      help="assignments whose solutions to publish (after their deadline)")
     pub.add_argument("--branch", default=None, help="the branch students clone (default: the edition's, or main)")
+    pub.add_argument("--book", action="store_true",
+                     help="also the course's website in docs/ (make book; GitHub Pages serves it from there)")
     sub.add_parser("deadlines", help="write deadlines.toml's due dates into the gradebook, recompute late penalties")
     lms = sub.add_parser("lms", help="an LMS's download in, grades and feedback out (canvas, moodle)")
     lms_sub = lms.add_subparsers(dest="action", required=True)
@@ -148,7 +150,7 @@ def main(argv=None) -> int:
         from .publish import PublishError, publish
 
         try:
-            report = publish(args.dest, args.repo, args.assignments, args.solutions, branch=args.branch)
+            report = publish(args.dest, args.repo, args.assignments, args.solutions, branch=args.branch, book=args.book)
         except PublishError as err:
             print(f"error: {err}", file=sys.stderr)
             return 2

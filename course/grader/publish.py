@@ -19,6 +19,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -173,6 +174,18 @@ class Secrets:
                 elif line in self.solution and path.suffix == ".ipynb" and not allowed:
                     problems.append(f"{rel}: a solution line ({self.solution[line]}): {line[:80]}")
         return problems
+
+
+def _book(tree: Path, repo: RepoURL, branch: str, root: Path) -> None:
+    """The site for the edition ``tree`` into ``tree/docs`` (checked for secrets with the rest)."""
+    if str(root) not in sys.path:
+        sys.path.insert(0, str(root))
+    from book.build import BookError, build
+
+    try:
+        build(tree, tree / "docs", repo.url, branch, log=lambda line: print(line, file=sys.stderr))
+    except BookError as err:
+        raise PublishError(f"the book could not be built: {err}") from err
 
 
 # ----------------------------------------------------------------------------------------------
@@ -409,8 +422,9 @@ def _split(names) -> list:
 
 
 def publish(dest, repo_url: str, assignments, solutions=(), branch: str | None = None, course: Path = COURSE,
-            root: Path = REPO) -> Report:
-    """Publish (or update) the student edition in ``dest``; see the module docstring."""
+            root: Path = REPO, book: bool = False) -> Report:
+    """Publish (or update) the student edition in ``dest``; see the module docstring. ``book``: also
+    the course's website in ``docs/`` (book/build.py), which GitHub Pages serves from there."""
     repo = parse_repo_url(repo_url)
     known = find_assignments(course / "source")
     named, named_solutions = _split(assignments), _split(solutions)
@@ -440,6 +454,8 @@ def publish(dest, repo_url: str, assignments, solutions=(), branch: str | None =
         tree = tmp / "tree"
         tree.mkdir()
         assemble(tree, repo, edition.branch, all_assignments, all_solutions, built, root=root)
+        if book:
+            _book(tree, repo, edition.branch, root)
         leaks = Secrets.of(course / "source", built / "exercises").leaks(tree, set(all_solutions))
         if leaks:
             raise PublishError("the edition would hold what students must not see; nothing was written:\n  "

@@ -207,3 +207,32 @@ def test_the_command_line(tmp_path):
     assert "exercises: 00-warmup" in out.stdout and "git -C" in out.stdout
     assert find_assignments(SOURCE)[0] == "00-warmup"
 
+
+
+def test_the_book_goes_into_docs_with_the_released_exercises_and_no_secret(tmp_path, monkeypatch):
+    """--book: the site in docs/ of the edition, for GitHub Pages. The lectures' class-scale runs are
+    replaced here by the lectures as written (no outputs), so that this test does not run them;
+    tests/website/test_book.py builds the book from the real runs."""
+    import html
+
+    from book import build as book
+
+    monkeypatch.setattr(book, "class_runs", lambda lectures, log=print: {p: nbformat.read(p, as_version=4) for p in lectures})
+    dest = tmp_path / "edition"
+    pub.publish(dest, URL, ["00-warmup"], book=True)
+    docs = dest / "docs"
+    assert (docs / "index.html").exists() and (docs / ".nojekyll").exists()
+    assert [p.relative_to(docs).as_posix() for p in docs.glob("exercises/*/*.html")] == ["exercises/00-warmup/warmup.html"]
+    assert len(list(docs.glob("lectures/L*.html"))) == len(list((ROOT / "lectures").glob("L*.ipynb")))
+    colab = "https://colab.research.google.com/github/acme/dl-course/blob/main/"
+    assert f'href="{colab}lectures/L1_shortcuts.ipynb"' in (docs / "lectures" / "L1_shortcuts.html").read_text()
+    assert f'href="{colab}exercises/00-warmup/warmup.ipynb"' in (docs / "exercises/00-warmup/warmup.html").read_text()
+    hidden, solution = _source_secrets()
+    public = _released_lines()
+    for page in docs.rglob("*.html"):  # the text a reader sees, code included
+        lines = _lines(html.unescape(re.sub(r"<[^>]+>", "", page.read_text())))
+        assert not (lines & hidden) - public, f"{page.name} holds hidden-test lines"
+        for assignment, secret in solution.items():
+            assert not (lines & secret) - public, f"{page.name} holds solution lines of {assignment}"
+    tracked = subprocess.run(["git", "ls-files", "docs"], cwd=dest, capture_output=True, text=True, check=True).stdout
+    assert "docs/index.html" in tracked and "docs/.nojekyll" in tracked
