@@ -81,14 +81,17 @@ def current_run(lecture: Path, folder: Path = EXECUTED):
     return nb if nb.metadata.get("labkit_book", {}).get("fingerprint") == fingerprint(lecture) else None
 
 
-def execute(lecture: Path, timeout: int = 900):
-    """Run ``lecture`` top to bottom at the class scale (base seed 0), as a student would; returns it."""
+def execute(lecture: Path, timeout: int = 900, threads: int | None = None):
+    """Run ``lecture`` top to bottom at the class scale (base seed 0), as a student would; returns it.
+    ``threads``: torch threads of its kernel (default: torch's)."""
     from nbclient import NotebookClient
 
     nb = nbformat.read(lecture, as_version=4)
     env = {**os.environ, "LABKIT_SCALE": "class", "LABKIT_PROGRESS": "0", "LABKIT_PREFLIGHT": "0",
            "MPLBACKEND": "module://matplotlib_inline.backend_inline"}  # JupyterLab's: the figures become outputs
     env.pop("LABKIT_SEED", None)
+    if threads:
+        env["OMP_NUM_THREADS"] = str(threads)
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(lecture.parent)}})
     with client.setup_kernel(env=env):
         for index, cell in enumerate(nb.cells):
@@ -97,17 +100,26 @@ def execute(lecture: Path, timeout: int = 900):
     return nb
 
 
+def _run_and_save(lecture: Path, threads: int):
+    start = time.perf_counter()
+    nb = execute(lecture, threads=threads)
+    save_executed(nb, lecture, time.perf_counter() - start)
+    return nb
+
+
 def class_runs(lectures: list, log=print) -> dict:
-    """lecture path -> its executed notebook: the saved run where current, else a new one (saved)."""
-    runs = {}
-    for lecture in lectures:
-        nb = current_run(lecture)
-        if nb is None:
-            log(f"book: running {lecture.name} at the class scale (no current run in {EXECUTED.relative_to(ROOT)}/)")
-            start = time.perf_counter()
-            nb = execute(lecture)
-            save_executed(nb, lecture, time.perf_counter() - start)
-        runs[lecture] = nb
+    """lecture path -> its executed notebook: the saved run where current, else a new one (saved),
+    one kernel per core with one torch thread each (the lectures' models are small)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    runs = {lecture: current_run(lecture) for lecture in lectures}
+    missing = [lecture for lecture, nb in runs.items() if nb is None]
+    if missing:
+        log(f"book: running {', '.join(p.stem for p in missing)} at the class scale (no current run in "
+            f"{EXECUTED.relative_to(ROOT)}/); this takes minutes")
+        with ThreadPoolExecutor(min(len(missing), os.cpu_count() or 1)) as pool:
+            for lecture, nb in zip(missing, pool.map(lambda p: _run_and_save(p, 1), missing)):
+                runs[lecture] = nb
     return runs
 
 
