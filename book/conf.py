@@ -15,7 +15,9 @@ html_theme = "sphinx_book_theme"
 html_title = project
 html_static_path = ["_static"]
 html_css_files = ["labkit-book.css"]
+html_favicon = "_static/favicon.svg"  # else every browser asks for a /favicon.ico that is not there
 html_theme_options = {"home_page_in_toc": True, "use_download_button": False, "use_fullscreen_button": False,
                       "show_toc_level": 2}
+html_context = {"default_mode": "light"}  # else the theme logs an error on a reader's first visit
 html_last_updated_fmt = None
 html_copy_source = False
