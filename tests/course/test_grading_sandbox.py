@@ -206,20 +206,28 @@ print("forked", children)
 @pytest.mark.sandbox
 @pytest.mark.slow
 def test_processes_stop_at_the_limit_also_when_grading_runs_as_root(tmp_path):
-    from grader.sandbox import CGROUP_PARENT, CGROUP_ROOTS, processes_limited_per_kernel
+    from grader.sandbox import processes_limited_per_kernel
 
     if not processes_limited_per_kernel():
         # an ordinary user: RLIMIT_NPROC binds them (root it does not, so root must have the cgroup)
         assert os.geteuid() != 0, "grading as root needs a pids cgroup: /sys/fs/cgroup must be writable"
         pytest.skip("no pids cgroup for this user; RLIMIT_NPROC limits its processes instead")
-    cells, died = probe.run_cells([SPAWN, FORK_BOMB], tmp_path, small_sandbox())
+    made = []  # this test's kernels' cgroups (other tests may be grading beside it, with their own)
+
+    class Recording(small_sandbox()):
+        def format_kernel_cmd(self, extra_arguments=None):
+            cmd = super().format_kernel_cmd(extra_arguments)
+            made.append(self._cgroup)
+            return cmd
+
+    cells, died = probe.run_cells([SPAWN, FORK_BOMB], tmp_path, Recording)
     text = _text(cells)
     assert died is None and "refused" in text, text
     assert _number(text, "started") < SMALL["process_limit"] and _number(text, "forked") < SMALL["process_limit"]
     cells, died = probe.run_cells([SPAWN], tmp_path, AsyncKernelManager)
     assert "started 200" in _text(cells) and "refused" not in _text(cells)
-    left = [g for root in CGROUP_ROOTS for g in (root / CGROUP_PARENT).glob("grader-*")]
-    assert not left, "each kernel's cgroup is removed after it"
+    assert made and all(g is not None for g in made), "every sandboxed kernel gets a cgroup of its own"
+    assert not [g for g in made if g.exists()], "each kernel's cgroup is removed after it"
 
 
 FILL_DISK = """
