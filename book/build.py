@@ -271,7 +271,21 @@ def write_sources(tree: Path, source: Path, repo_url: str | None = None, branch:
     (source / "syllabus.md").write_text(syllabus(lectures))
     shutil.copy(HERE / "conf.py", source / "conf.py")
     shutil.copytree(HERE / "static", source / "_static")
+    shutil.copytree(_mathjax(), source / "_static" / "mathjax", ignore=_other_languages)
     return {"lectures": lectures, "exercises": exercises}
+
+
+def _mathjax() -> Path:
+    """MathJax 2's files, as the Jupyter server ships them (the book must not fetch it from a CDN)."""
+    try:
+        import jupyter_server_mathjax
+    except ImportError as err:
+        raise BookError("jupyter-server-mathjax is not installed: pip install -e '.[book]'") from err
+    return Path(jupyter_server_mathjax.__file__).parent / "static"
+
+
+def _other_languages(folder: str, names: list) -> list:
+    return [n for n in names if n != "en"] if Path(folder).name == "localization" else []
 
 
 def build(tree: Path = ROOT, out: Path = BUILD / "book", repo_url: str | None = None, branch: str = "main",

@@ -9,6 +9,15 @@ nb_execution_mode = "off"
 nb_output_stderr = "remove"
 nb_merge_streams = True
 myst_heading_anchors = 3
+myst_enable_extensions = ["dollarmath"]  # $...$ in the lectures' text
+# MathJax from the site itself (book/build.py copies jupyter-server-mathjax's files), never from a CDN
+mathjax_path = "mathjax/MathJax.js?config=TeX-AMS-MML_HTMLorMML-full"
+# the one font that package ships; myst-nb marks notebook pages "mathjax_ignore" except the math itself
+# (and its probe font, loaded from about:blank, which Chromium reports as an error)
+mathjax2_config = {"HTML-CSS": {"availableFonts": ["STIX-Web"], "preferredFont": "STIX-Web", "webFont": "STIX-Web",
+                                "imageFont": None,
+                                "styles": {"@font-face": {"font-family": "MathJax_Blank", "src": "local('MathJax_Blank')"}}},
+                   "tex2jax": {"ignoreClass": "tex2jax_ignore|mathjax_ignore", "processClass": "math|output_area"}}
 suppress_warnings = ["mystnb.unknown_mime_type"]
 
 html_theme = "sphinx_book_theme"

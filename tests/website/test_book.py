@@ -5,8 +5,9 @@ base-seed runs in ``_build/executed/``; the book is built from those, in a tempo
 repository URL so that the Open in Colab links are made. Run alone, this test executes the lectures
 itself first (several minutes). Every page is then served on 127.0.0.1 and opened in headless Chromium:
 it loads with no console error and no request leaving the machine, its internal links resolve, every
-figure of the run is on its lecture's page, every claim shows its line, no page holds a traceback
-or a stderr block, and the search page finds each lecture by a word of its title.
+figure of the run is on its lecture's page, every formula is typeset (MathJax from the site itself),
+every claim shows its line, no page holds a traceback or a stderr block, and the search page finds
+each lecture by a word of its title.
 """
 import functools
 import http.server
@@ -63,6 +64,10 @@ def _figures(nb) -> int:
                for c in nb.cells for o in c.get("outputs", []))
 
 
+def _has_math(nb) -> bool:
+    return any(re.search(r"\$[^$\n]+\$", c.source) for c in nb.cells if c.cell_type == "markdown")
+
+
 def _claims(nb) -> list:
     from labkit.claims import read
     return read(nb)
@@ -117,6 +122,14 @@ def test_every_page_in_a_browser(site, served):
                     shown = page.eval_on_selector_all("main img", "els => els.filter(e => e.complete && e.naturalWidth > 0).length")
                     if shown != _figures(nb):
                         problems.append(f"{rel}: {shown} pictures shown, the run made {_figures(nb)}")
+                    raw = re.findall(r"\$[^$\n]{1,40}\$", page.locator("main").inner_text())
+                    if _has_math(nb):  # MathJax typesets after the page has loaded
+                        try:
+                            page.locator("main span.MathJax").first.wait_for(state="attached", timeout=30_000)
+                        except Exception:  # noqa: BLE001 (playwright's timeout error)
+                            raw.append("nothing typeset")
+                    if raw:
+                        problems.append(f"{rel}: its formulas are not typeset ({raw[:3]})")
                     claims = page.locator("main .labkit-claim").all_inner_texts()
                     expected = _claims(nb)
                     if len(claims) != len(expected) or not all(c["text"] in t for c, t in zip(expected, claims)):
