@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import functools
 import hashlib
 import os
 import re
@@ -50,14 +51,20 @@ class BookError(RuntimeError):
 # the lectures' class-scale runs
 
 
-def fingerprint(lecture: Path) -> str:
-    """What a lecture's outputs depend on: its own cells and labkit's code."""
-    h = hashlib.sha256(Path(lecture).read_bytes())
+@functools.lru_cache(maxsize=1)
+def _labkit_digest() -> str:
+    """labkit's code, hashed once per process (it does not change while the book is built)."""
+    h = hashlib.sha256()
     library = ROOT / "labkit"
     for p in sorted(library.rglob("*.py")):
         h.update(str(p.relative_to(library)).encode())
         h.update(p.read_bytes())
     return h.hexdigest()
+
+
+def fingerprint(lecture: Path) -> str:
+    """What a lecture's outputs depend on: its own cells and labkit's code."""
+    return hashlib.sha256(Path(lecture).read_bytes() + _labkit_digest().encode()).hexdigest()
 
 
 def save_executed(nb, lecture: Path, seconds: float, folder: Path = EXECUTED) -> Path:
