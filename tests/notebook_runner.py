@@ -79,6 +79,36 @@ def run_lecture_on_seeds(path, base_seeds=BASE_SEEDS) -> dict:
         return {s: f.result() for s, f in runs.items()}
 
 
+BUDGET_S = 240  # a lecture's class-scale run: about 2 min on a quiet 2-core CPU; this catches a blow-up
+
+
+def assert_class_runs_ok(runs: dict) -> None:
+    """Each run of :func:`run_lecture_on_seeds` started with labkit's set-up line on its own base
+    seed, raised nothing and stayed within :data:`BUDGET_S`."""
+    for base, (nb, _, seconds) in runs.items():
+        assert_ran_cleanly(nb, scale="class", seed=base)
+        assert seconds < BUDGET_S, f"base seed {base}: {seconds:.0f} s, over the budget of {BUDGET_S} s"
+
+
+def claims_of_run(runs: dict, base: int, count: int, same=lambda text: True) -> list:
+    """The claims of the run on ``base``, after checking that there are ``count`` of them, that every
+    one holds and that they are the claims the first base seed's run showed (those whose text passes
+    ``same``: a claim may quote a value the run chose)."""
+    claims = runs[base][1]
+    assert len(claims) == count, [c["text"] for c in claims]
+    assert_claims_hold(claims)
+    assert [c["text"] for c in claims if same(c["text"])] == \
+        [c["text"] for c in runs[BASE_SEEDS[0]][1] if same(c["text"])]
+    return claims
+
+
+def claim(claims: list, start: str) -> dict:
+    """The claim whose text starts with ``start``."""
+    found = [c for c in claims if c["text"].startswith(start)]
+    assert found, f"no claim starts with {start!r}"
+    return found[0]
+
+
 def assert_claims_hold(claims: list, minimum: int = 1) -> None:
     """Every claim the notebook showed holds (at least ``minimum`` of them were shown)."""
     assert len(claims) >= minimum, f"the notebook showed {len(claims)} claims, expected at least {minimum}"

@@ -5,8 +5,8 @@ runtime folders) on temporary copies of the notebooks, so nothing they run or sa
 repository. L1: the widget cell runs alone; the test clicks the button and moves the slider. L2 to
 L7: the whole notebook runs (Run All Cells, at the smoke scale), then the test changes the widget's
 controls (L4 to L7: its first slider, one step with the keyboard). Each time the test waits for the
-widget's output to change, and saves a screenshot to artifacts/L<n>_widget.png. The widget cell is found by what it calls, not by its position, so the
-notebooks can change around it. Everything started is stopped in a ``finally``.
+widget's output to change, and saves a screenshot to artifacts/L<n>_widget.png. The widget cell is
+found by what it calls, not by its position, so the notebooks can change around it. Everything started is stopped in a ``finally``.
 
 Needs Debian's Chromium (``sudo apt-get install chromium``; ``make test`` installs it where it can);
 skipped with that command where it is missing. Playwright only drives it: no browser download is needed or done.

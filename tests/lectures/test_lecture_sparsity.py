@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from notebook_runner import BASE_SEEDS, assert_claims_hold, assert_ran_cleanly, run_lecture_on_seeds
+from notebook_runner import BASE_SEEDS, assert_class_runs_ok, claim, claims_of_run, run_lecture_on_seeds
 
 # the class-scale run is timed against its budget: `make test` runs this module alone
 pytestmark = pytest.mark.timed
@@ -20,17 +20,12 @@ def lecture():
 
 @pytest.mark.slow
 def test_runs_at_class_scale_within_budget(lecture):
-    for base, (nb, _, seconds) in lecture.items():
-        assert_ran_cleanly(nb, scale="class", seed=base)
-        assert seconds < 240, (base, seconds)  # 2 min on a quiet 2-core CPU; this catches a blow-up
+    assert_class_runs_ok(lecture)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("base", BASE_SEEDS)
 def test_every_claim_holds(lecture, base):
-    _, claims, _ = lecture[base]
-    assert len(claims) == CLAIMS, [c["text"] for c in claims]
-    assert_claims_hold(claims)
-    assert [c["text"] for c in claims] == [c["text"] for c in lecture[BASE_SEEDS[0]][1]]
-    pooling = [c for c in claims if c["text"].startswith("Max pooling alone beats PPV")][0]
+    claims = claims_of_run(lecture, base, CLAIMS)
+    pooling = claim(claims, "Max pooling alone beats PPV")
     assert pooling["seeds"] == [base, base + 1, base + 2]  # a comparison of two poolings rests on 3 seeds

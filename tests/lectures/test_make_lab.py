@@ -6,13 +6,13 @@ import os
 import re
 import secrets
 import signal
-import socket
 import subprocess
 import time
 import urllib.request
 from pathlib import Path
 
 import pytest
+
 from jupyter_lab import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
