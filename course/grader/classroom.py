@@ -66,7 +66,8 @@ def notebooks(assignment: str, exercises: Path = REPO / "exercises", source: Pat
             for p in sorted((exercises / assignment).glob("*.ipynb"))]
 
 
-def _answer(nb, grade_id):
+def answer_cell(nb, grade_id):
+    """The answer cell of ``nb`` with nbgrader's ``grade_id``."""
     return next(c for c in nb.cells if nbgrader_meta(c).get("grade_id") == grade_id)
 
 
@@ -76,17 +77,13 @@ def with_parts(nbk: Notebook, keep) -> object:
     student = nbk.student()
     for i, part in enumerate(nbk.parts):
         if i not in keep:
-            _answer(nb, part.answer).source = _answer(student, part.answer).source
+            answer_cell(nb, part.answer).source = answer_cell(student, part.answer).source
     return nb
-
-
-def _dump(nb) -> bytes:
-    return nbformat.writes(nb).encode()
 
 
 def write_submission(course_root: Path, assignment: str, student: str, notebook_name: str, content) -> Path:
     """Put ``content`` where nbgrader collects it: submitted/<student>/<assignment>/<notebook>."""
     dest = Path(course_root) / "submitted" / student / assignment / notebook_name
     dest.parent.mkdir(parents=True, exist_ok=True)
-    dest.write_bytes(content if isinstance(content, bytes) else _dump(content))
+    dest.write_bytes(content if isinstance(content, bytes) else nbformat.writes(content).encode())
     return dest

@@ -23,8 +23,7 @@ from grader.build import COURSE, REPO, nbgrader_meta
 from grader.classroom import (  # noqa: F401 (the tests use them from here)
     Notebook,
     Part,
-    _answer,
-    _dump,
+    answer_cell,
     notebooks,
     with_parts,
     write_submission,
@@ -80,7 +79,7 @@ def alone(nbk: Notebook, i: int):
     """Part ``i``'s answer (warning on every call) and every other part left blank."""
     nb = nbk.student()
     part = nbk.parts[i]
-    _answer(nb, part.answer).source = warning(nbk.answer_source(part.answer))
+    answer_cell(nb, part.answer).source = warning(nbk.answer_source(part.answer))
     return nb
 
 
@@ -90,12 +89,12 @@ def warns_wrong(nbk: Notebook):
     for part in nbk.parts:
         code = nbk.answer_source(part.answer)
         if _functions(code):
-            _answer(nb, part.answer).source = warning(code, wrong=True)
+            answer_cell(nb, part.answer).source = warning(code, wrong=True)
     return nb
 
 
 def prepend(nb, grade_id: str, code: str):
-    cell = _answer(nb, grade_id)
+    cell = answer_cell(nb, grade_id)
     cell.source = textwrap.dedent(code).strip() + "\n" + cell.source
     return nb
 
@@ -150,7 +149,7 @@ def cheat_answers(nbk: Notebook, nb=None):
     nb = nb or nbk.student()
     for part in nbk.parts:
         names = defined_names(nbk.answer_source(part.answer)) or ["answer"]
-        _answer(nb, part.answer).source = CHEAT + "\n".join(f"{n} = _Everything()" for n in names)
+        answer_cell(nb, part.answer).source = CHEAT + "\n".join(f"{n} = _Everything()" for n in names)
     return nb
 
 
@@ -292,14 +291,14 @@ def uses_labkit(nbk: Notebook):
         return None, None
     nb = nbk.solution()
     for grade_id, code in twins.items():
-        _answer(nb, grade_id).source = textwrap.dedent(code).strip()
+        answer_cell(nb, grade_id).source = textwrap.dedent(code).strip()
     return nb, sum(p.points for p in nbk.parts if p.answer not in twins)
 
 
 def tampered(nbk: Notebook, *tampers: str):
     """Cheating answers plus :data:`TAMPER` code in new cells before the first answer."""
     nb = cheat_answers(nbk)
-    first_answer = nb.cells.index(_answer(nb, nbk.parts[0].answer))
+    first_answer = nb.cells.index(answer_cell(nb, nbk.parts[0].answer))
     for tamper in reversed(tampers):
         nb.cells.insert(first_answer, nbformat.v4.new_code_cell(textwrap.dedent(TAMPER[tamper]).strip()))
     return nb
@@ -383,7 +382,7 @@ for line in sorted(set(FOUND)):
 print("snooping done:", len(set(FOUND)), "found")
 '''
     nb = nbk.student()
-    first_answer = nb.cells.index(_answer(nb, nbk.parts[0].answer))
+    first_answer = nb.cells.index(answer_cell(nb, nbk.parts[0].answer))
     nb.cells.insert(first_answer, nbformat.v4.new_code_cell(code.strip()))
     return nb
 
@@ -448,7 +447,7 @@ LIMITS = ("touches_memory", "fork_bomb", "fills_disk")  # in one case only: two 
 
 def chaos(nb, nbk: Notebook, which=CHAOS):
     """``nb`` with one new cell per misbehaviour in ``which``, placed before the first answer."""
-    at = nb.cells.index(_answer(nb, nbk.parts[0].answer))
+    at = nb.cells.index(answer_cell(nb, nbk.parts[0].answer))
     for name in reversed(list(which)):
         nb.cells.insert(at, nbformat.v4.new_code_cell(f"# misbehaving: {name}\n" + CHAOS[name]))
     return nb
@@ -466,7 +465,7 @@ def rewrites_tests(nbk: Notebook):
         fake.metadata.nbgrader["points"] = 100
         fake["id"] = c["id"] + "-copy"
         nb.cells.insert(nb.cells.index(c) + 1, fake)
-    answer = copy.deepcopy(_answer(nb, first.answer))
+    answer = copy.deepcopy(answer_cell(nb, first.answer))
     answer.metadata.nbgrader.update(grade=True, points=50, grade_id="bonus_points")
     answer["id"] = "bonus-points"
     nb.cells.append(answer)
